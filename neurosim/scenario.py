@@ -1,0 +1,323 @@
+"""Scenario files: the YAML schema of an experiment, validated into typed, frozen records.
+
+Every field is declared once below with its default and a docstring stating its meaning,
+unit and range; ``docs/scenario.md`` is written from the same declarations. Loading never
+half-succeeds: an unknown key, a wrong type or an out-of-range value raises
+:class:`~neurosim.errors.ConfigError` naming the file, the key path and the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from neurosim.errors import ConfigError
+
+
+class Section(BaseModel):
+    """Base of every scenario section: strict types, no unknown keys, immutable."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True)
+
+
+class DataConfig(Section):
+    """Where the examples come from and how they are split."""
+
+    source: Literal["embedded", "idx"] = "embedded"
+    """``embedded``: the 10,000 MNIST digits shipped inside the package; ``idx``: the
+    standard IDX files (``train-images-idx3-ubyte`` etc., optionally gzipped) in ``path``."""
+    path: str | None = None
+    """Directory holding the IDX files (``source: idx`` only); relative to the scenario file."""
+    train_size: int | None = Field(default=None, ge=1)
+    """Number of training examples. Embedded data: the first ``train_size`` digits
+    (default 8,000). IDX data: the first ``train_size`` of the training files (default all)."""
+    test_size: int | None = Field(default=None, ge=1)
+    """Number of test examples. Embedded data: the last ``test_size`` digits (default
+    2,000). IDX data: the first ``test_size`` of the t10k files (default all)."""
+
+    @model_validator(mode="after")
+    def _path_matches_source(self) -> DataConfig:
+        if self.source == "idx" and self.path is None:
+            raise ValueError("source 'idx' needs 'path', the directory holding the IDX files")
+        if self.source == "embedded" and self.path is not None:
+            raise ValueError("'path' is only used with source 'idx'")
+        return self
+
+
+class TopologyConfig(Section):
+    """Neuron groups and their symmetric connectivity (paper §3, Algorithm 1)."""
+
+    sizes: list[int] = Field(min_length=2)
+    """Neurons per layer, input first and output last, e.g. ``[784, 500, 500, 500, 10]``."""
+    kind: Literal["layered", "layer_skipping"] = "layered"
+    """``layered``: every pair of neurons in adjacent layers connected (paper Figure 1).
+    ``layer_skipping``: hidden layers made all-to-all, then ``n`` random connections
+    rewired (paper Algorithm 1, Figure 2)."""
+    p: float | None = Field(default=None, ge=0.0, lt=1.0)
+    """Layer-skipping only: fraction of rewired connections; converted to the number of
+    replacements with p = 1 − ((N_o − 1)/N_o)^n, N_o the connection count after adding
+    the intralayer connections. Give ``p`` or ``n``, not both."""
+    n: int | None = Field(default=None, ge=0)
+    """Layer-skipping only: number of connections rewired by Algorithm 1."""
+    mode: Literal["replace", "add"] = "replace"
+    """Layer-skipping only: ``replace`` removes a random existing connection for every one
+    added (Algorithm 1); ``add`` only adds (the variant the paper mentions in §3.3)."""
+    nonadjacent_init: float = Field(default=0.05, gt=0.0)
+    """Half-width of the uniform distribution U[−a, a] that initialises every connection
+    between non-adjacent layers and inside a layer (the paper's 0.05). Connections between
+    adjacent layers are Glorot-uniform."""
+
+    @field_validator("sizes")
+    @classmethod
+    def _positive_sizes(cls, sizes: list[int]) -> list[int]:
+        for i, size in enumerate(sizes):
+            if size < 1:
+                raise ValueError(f"layer {i} has {size} neurons; every layer needs at least 1")
+        return sizes
+
+    @model_validator(mode="after")
+    def _rewiring_matches_kind(self) -> TopologyConfig:
+        if self.kind == "layered" and (self.p is not None or self.n is not None):
+            raise ValueError("'p' and 'n' apply only to kind 'layer_skipping'")
+        if self.kind == "layer_skipping":
+            if (self.p is None) == (self.n is None):
+                raise ValueError("kind 'layer_skipping' needs exactly one of 'p' or 'n'")
+            if len(self.sizes) < 3:
+                raise ValueError("kind 'layer_skipping' needs at least one hidden layer")
+        return self
+
+
+class DynamicsConfig(Section):
+    """Leaky-integrator neuron dynamics (paper eq. 5, discretised)."""
+
+    epsilon: float = Field(default=0.5, gt=0.0, le=1.0)
+    """Integration step ε (dimensionless, in units of the neuron time constant):
+    s ← clip((1 − ε)s + ε(Wρ(u) + b), 0, 1)."""
+    beta: float = Field(default=1.0, gt=0.0)
+    """Clamping factor β of the weakly-clamped phase (magnitude; its sign may be random)."""
+    t_free: int = Field(default=500, ge=1)
+    """Integration steps of the free phase."""
+    t_clamped: int = Field(default=8, ge=1)
+    """Integration steps of the weakly-clamped phase."""
+    random_beta_sign: bool = True
+    """Draw the sign of β at random for every batch (paper §3), else always +β."""
+
+
+LearningRate = float | list[float] | dict[str, float]
+
+
+class TrainingConfig(Section):
+    """Epochs, batches and learning rates."""
+
+    epochs: int = Field(default=1, ge=1)
+    """Number of passes over the training set."""
+    batch_size: int = Field(default=20, ge=1)
+    """Examples per mini-batch; ΔW and Δb are averaged over a batch."""
+    learning_rate: Any = 0.02
+    """One global rate α (a number); or per layer pair: a list with one rate per pair of
+    adjacent layers, input side first (the paper's ``[0.128, 0.032, 0.008, 0.002]``), or a
+    mapping from pair names (``"0-1"``, ``"1-2"``, ``"1-1"``, ``"0-2"``) to rates, which
+    must name every adjacent pair and may name others. Biases of layer l take the rate of
+    pair (l−1)-l."""
+    nonadjacent_rate: Literal["lower", "upper", "geometric"] = "geometric"
+    """With per-layer rates, the rate of a pair not named explicitly (intralayer or skip):
+    ``lower`` the rate of the adjacent pair starting at its lower layer a, i.e. a-(a+1);
+    ``upper`` the rate of the adjacent pair ending at its upper layer b, i.e. (b−1)-b;
+    ``geometric`` the geometric mean of the adjacent rates spanned (for an intralayer pair
+    l-l, of (l−1)-l and l-(l+1))."""
+    shuffle: bool = False
+    """Reshuffle the training order every epoch (the paper does not). Persistent particles
+    are kept per example, so they follow the examples either way."""
+    persistent_particles: bool = True
+    """Start each example's free phase from its free equilibrium of the previous epoch
+    (paper §3); else from zero."""
+    dtype: Literal["float32", "float64"] = "float32"
+    """Floating-point type of states, weights and updates."""
+
+    @field_validator("learning_rate")
+    @classmethod
+    def _rates_are_positive_numbers(cls, rate: Any) -> LearningRate:
+        def number(value: Any, where: str) -> float:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{where} must be a number, got {value!r}")
+            if not value > 0:
+                raise ValueError(f"{where} must be > 0, got {value!r}")
+            return float(value)
+
+        if isinstance(rate, list):
+            if not rate:
+                raise ValueError("an empty list of per-layer rates")
+            return [number(v, f"rate [{i}]") for i, v in enumerate(rate)]
+        if isinstance(rate, dict):
+            if not rate:
+                raise ValueError("an empty mapping of per-pair rates")
+            out = {}
+            for key, value in rate.items():
+                parse_pair(str(key))
+                out[str(key)] = number(value, f"rate of pair {key!r}")
+            return out
+        return number(rate, "the global learning rate")
+
+
+class Scenario(Section):
+    """One experiment: data, topology, dynamics and training, reproducible from ``seed``."""
+
+    name: str = "scenario"
+    """Short name, used in plot legends and default output file names."""
+    description: str = ""
+    """Free text saying what the scenario is for."""
+    seed: int = 0
+    """Seed of every random choice (topology, initialisation, data order, signs of β)."""
+    data: DataConfig = DataConfig()
+    topology: TopologyConfig
+    dynamics: DynamicsConfig = DynamicsConfig()
+    training: TrainingConfig = TrainingConfig()
+
+    def to_yaml(self) -> str:
+        """The resolved scenario (every default filled in) as YAML text."""
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+    def digest(self) -> str:
+        """SHA-256 of :meth:`to_yaml`, identifying the resolved configuration."""
+        return hashlib.sha256(self.to_yaml().encode()).hexdigest()
+
+
+def parse_pair(name: str) -> tuple[int, int]:
+    """``"a-b"`` → ``(a, b)`` with a ≤ b; layers are numbered 0 (input) to L (output)."""
+    parts = name.split("-")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"layer pair {name!r} is not of the form 'a-b' with layer numbers a, b")
+    a, b = int(parts[0]), int(parts[1])
+    return (a, b) if a <= b else (b, a)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses duplicate keys instead of silently keeping the last."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict:
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: str | Path) -> dict:
+    """Parse a YAML mapping, with errors naming the file (and line for syntax errors)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(str(path), "", "no such file") from None
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot be read ({exc.strerror})") from None
+    try:
+        content = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(str(path), "", f"{line}invalid YAML ({problem})") from None
+    if content is None:
+        content = {}
+    if not isinstance(content, dict):
+        raise ConfigError(str(path), "", f"must be a YAML mapping, got {type(content).__name__}")
+    return content
+
+
+def key_path(loc: tuple) -> str:
+    """``('training', 'learning_rate', 0)`` → ``training.learning_rate[0]``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _section_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The section class found by following ``loc`` through the schema's fields."""
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return None
+        candidates = [field.annotation, *typing.get_args(field.annotation)]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if model is None:
+            return None
+    return model
+
+
+def config_errors(exc: ValidationError, schema: type[BaseModel], file: str | None) -> ConfigError:
+    """Turn pydantic's report into one ConfigError listing every problem by key path."""
+    lines = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        reason = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            section = _section_at(schema, loc[:-1])
+            allowed = ", ".join(section.model_fields) if section else ""
+            reason = f"unknown key (allowed here: {allowed})" if allowed else "unknown key"
+        elif error["type"] == "missing":
+            reason = "required key is missing"
+        lines.append((key_path(loc), reason))
+    first_key, first_reason = lines[0]
+    err = ConfigError(file, first_key, first_reason)
+    if len(lines) > 1:
+        where = f"{file}: " if file else ""
+        err.args = ("\n".join(f"{where}{k}: {r}" if k else f"{where}{r}" for k, r in lines),)
+    return err
+
+
+def set_key(mapping: dict, path: str, value: Any) -> None:
+    """Set ``a.b.c = value`` inside nested mappings, creating sections as needed."""
+    keys = path.split(".")
+    for key in keys[:-1]:
+        nxt = mapping.setdefault(key, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(None, path, f"'{key}' is not a section, cannot set a key below it")
+        mapping = nxt
+    mapping[keys[-1]] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"training.epochs=3"`` → ``("training.epochs", 3)``; the value is read as YAML."""
+    if "=" not in text:
+        raise ConfigError(None, text, "an override must read KEY.PATH=VALUE")
+    path, raw = text.split("=", 1)
+    try:
+        return path.strip(), yaml.safe_load(raw)
+    except yaml.YAMLError:
+        raise ConfigError(None, path, f"value {raw!r} is not valid YAML") from None
+
+
+def scenario_from_dict(content: dict, file: str | None = None, base_dir: Path | None = None) -> Scenario:
+    """Validate a mapping into a :class:`Scenario`; relative data paths resolve from ``base_dir``."""
+    try:
+        scenario = Scenario.model_validate(content)
+    except ValidationError as exc:
+        raise config_errors(exc, Scenario, file) from None
+    if scenario.data.path is not None and base_dir is not None:
+        resolved = (base_dir / scenario.data.path).resolve()
+        scenario = scenario.model_copy(update={"data": scenario.data.model_copy(update={"path": str(resolved)})})
+    return scenario
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Read, override (``{"training.epochs": 3}``) and validate a scenario file."""
+    path = Path(path)
+    content = read_yaml(path)
+    for key, value in (overrides or {}).items():
+        set_key(content, key, value)
+    return scenario_from_dict(content, str(path), path.parent)

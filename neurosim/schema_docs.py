@@ -1,0 +1,68 @@
+"""Markdown reference of a configuration schema, written from its field declarations.
+
+``python -m neurosim.schema_docs > docs/scenario.md`` regenerates the scenario reference;
+a test keeps the committed file in step with the code.
+"""
+
+from __future__ import annotations
+
+import typing
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+
+def _type_name(annotation) -> str:
+    text = getattr(annotation, "__name__", None) if not typing.get_args(annotation) else None
+    return text or str(annotation).replace("typing.", "").replace("NoneType", "None")
+
+
+_SYMBOLS = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤", "min_length": "at least", "max_length": "at most"}
+
+
+def _constraint(metadata) -> str:
+    """``Ge(ge=1)`` → ``≥ 1``; ``MinLen(min_length=2)`` → ``at least 2``."""
+    for attr, symbol in _SYMBOLS.items():
+        if hasattr(metadata, attr):
+            return f"{symbol} {getattr(metadata, attr)}"
+    return str(metadata)
+
+
+def markdown(model: type[BaseModel], prefix: str = "", heading: str = "##") -> str:
+    """One table per section: key, type, default, meaning (the field's docstring)."""
+    title = f"`{prefix.rstrip('.')}`" if prefix else model.__name__
+    lines = [f"{heading} {title}", "", (model.__doc__ or "").strip(), "",
+             "| key | type | default | meaning |", "|---|---|---|---|"]
+    nested = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            nested.append((name, annotation))
+            lines.append(f"| `{name}` | section | | see [`{prefix + name}`](#{(prefix + name).replace('.', '')}) below |")
+            continue
+        if field.default is PydanticUndefined:
+            default = "**required**"
+        else:
+            default = f"`{field.default!r}`"
+        meaning = " ".join((field.description or "").split())
+        constraints = ", ".join(_constraint(m) for m in field.metadata)
+        if constraints:
+            meaning += f" ({constraints})"
+        kind = _type_name(annotation).replace("|", "\\|")
+        lines.append(f"| `{name}` | `{kind}` | {default} | {meaning} |")
+    text = "\n".join(lines) + "\n"
+    for name, section in nested:
+        text += "\n" + markdown(section, f"{prefix}{name}.", heading)
+    return text
+
+
+def scenario_reference() -> str:
+    from neurosim.scenario import Scenario
+
+    return ("# Scenario file reference\n\n"
+            "Generated from the schema in `neurosim/scenario.py` by `python -m neurosim.schema_docs`; "
+            "do not edit by hand.\n\n" + markdown(Scenario))
+
+
+if __name__ == "__main__":
+    print(scenario_reference(), end="")
