@@ -1,0 +1,106 @@
+"""The three-phase EP controller (paper Figure 6): free → weakly-clamped → update.
+
+The controller sequences the device banks: it drives the neurons through the free phase
+and stores U0, through the weakly-clamped phase (from U0, outputs nudged towards the
+target) and stores Uβ, then has every synapse and bias apply its local update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurosim.network import Network
+from neurosim.scenario import DynamicsConfig
+from neurosim.topology import LayerPair
+
+
+class NonFinite(Exception):
+    """Raised by a phase whose result holds NaN or inf; the training loop adds epoch and batch."""
+
+    def __init__(self, phase: str, what: str):
+        super().__init__(f"{what} not finite after the {phase} phase")
+        self.phase, self.what = phase, what
+
+
+@dataclass
+class UpdateStats:
+    """What one update phase wrote, per layer pair (in ``pairs`` order)."""
+
+    rms_correction: np.ndarray
+    """Root-mean-square of the applied correction α·ΔW over the pair's connections."""
+    mean_abs_dw: np.ndarray
+    """Mean |ΔW| (before the learning rate) over the pair's connections."""
+
+
+class EquilibriumPropagation:
+    """Runs EP's phases on a :class:`Network`.
+
+    The cost is C = ‖y − y_target‖² (no ½, as in the paper's code), so the nudge on the
+    output neurons in the weakly-clamped phase is −β∂C/∂y = 2β(y_target − y).
+    """
+
+    def __init__(self, network: Network, dynamics: DynamicsConfig,
+                 rates: dict[LayerPair, float], bias_rates: np.ndarray):
+        self.network = network
+        self.dynamics = dynamics
+        self.rates = rates
+        self.bias_rates = bias_rates.astype(network.neurons.dtype)
+        self.pairs = network.topology.pairs
+        self.connections = np.array([network.topology.connection_count(p) for p in self.pairs], dtype=np.float64)
+
+    def relax(self, x: np.ndarray, steps: int, beta: float = 0.0, target: np.ndarray | None = None) -> None:
+        """Integrate the neurons ``steps`` times from their current state, inputs clamped to x.
+
+        The input current and the bias are constant while x is clamped: computed once.
+        """
+        neurons, synapses = self.network.neurons, self.network.synapses
+        drive = synapses.input_currents(x)
+        drive += neurons.bias
+        current = np.empty_like(drive)
+        for _ in range(steps):
+            current[...] = drive
+            synapses.add_recurrent_currents(neurons.activation(), current)
+            neurons.integrate(current, self.dynamics.epsilon, 2.0 * beta, target)
+
+    def free_phase(self, x: np.ndarray, start: np.ndarray, steps: int | None = None) -> np.ndarray:
+        """Relax from ``start`` with β = 0, write U0; returns U0."""
+        neurons = self.network.neurons
+        neurons.load(start)
+        self.relax(x, self.dynamics.t_free if steps is None else steps)
+        neurons.store_u0()
+        _check_finite(neurons.u0, "free", "neuron state")
+        return neurons.u0
+
+    def clamped_phase(self, x: np.ndarray, target: np.ndarray, beta: float, steps: int | None = None) -> np.ndarray:
+        """Relax from U0 with the outputs nudged towards ``target`` (signed β), write Uβ."""
+        neurons = self.network.neurons
+        neurons.load(neurons.u0)
+        self.relax(x, self.dynamics.t_clamped if steps is None else steps, beta, target.astype(neurons.dtype))
+        neurons.store_ubeta()
+        _check_finite(neurons.ubeta, "weakly-clamped", "neuron state")
+        return neurons.ubeta
+
+    def update_phase(self, x: np.ndarray, beta: float) -> UpdateStats:
+        """Read U0 and Uβ, apply ΔW (eq. 7) and Δb (eq. 8) scaled by the learning rates."""
+        neurons, synapses = self.network.neurons, self.network.synapses
+        r0, rbeta = neurons.u0, neurons.ubeta  # ρ(U) = U: memory cells hold states in [0, 1]
+        corrections = synapses.corrections(x, r0, rbeta, beta)
+        synapses.apply(corrections, self.rates)
+        neurons.bias += self.bias_rates * ((rbeta - r0).mean(axis=0) / neurons.dtype.type(beta))
+        stats = UpdateStats(
+            rms_correction=np.array([self.rates[p] * np.sqrt(np.square(corrections[p], dtype=np.float64).sum() / n)
+                                     for p, n in zip(self.pairs, self.connections)]),
+            mean_abs_dw=np.array([np.abs(corrections[p]).sum(dtype=np.float64) / n
+                                  for p, n in zip(self.pairs, self.connections)]),
+        )
+        for pair, weights in synapses.weights.items():
+            _check_finite(weights, "update", f"weights of layer pair {pair[0]}-{pair[1]}")
+        _check_finite(neurons.bias, "update", "bias")
+        return stats
+
+
+def _check_finite(values: np.ndarray, phase: str, what: str) -> None:
+    if not np.isfinite(values).all():
+        raise NonFinite(phase, what)
