@@ -1,0 +1,131 @@
+"""The ``neurosim`` command line (click: subcommands, typed options and help for free)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from neurosim.datasets import load_dataset
+from neurosim.errors import ConfigError, NeurosimError
+from neurosim.network import build_network
+from neurosim.rates import pair_rates
+from neurosim.recorder import RunRecorder
+from neurosim.scenario import load_scenario, parse_override
+from neurosim.train import BatchRecord, EpochRecord, Observer, TrainingRun, train
+
+
+class Progress(Observer):
+    """A progress bar per epoch (training then test batches, running error, ETA) and a summary line."""
+
+    def __init__(self, epochs: int, enabled: bool = True):
+        self.epochs, self.enabled = epochs, enabled
+        self.bar: tqdm | None = None
+        self.errors = self.examples = 0
+
+    def on_epoch_start(self, epoch: int, train_batches: int, test_batches: int) -> None:
+        self.errors = self.examples = 0
+        self.bar = tqdm(total=train_batches + test_batches, desc=f"epoch {epoch + 1}/{self.epochs}",
+                        unit="batch", leave=False, disable=not self.enabled, dynamic_ncols=True)
+
+    def on_train_batch(self, epoch: int, batch: int, record: BatchRecord) -> None:
+        self.errors += record.errors
+        self.examples += record.examples
+        self.bar.set_postfix_str(f"train error {100 * self.errors / self.examples:5.2f}%", refresh=False)
+        self.bar.update()
+
+    def on_test_batch(self, epoch: int, batch: int) -> None:
+        self.bar.set_description_str(f"epoch {epoch + 1}/{self.epochs} test", refresh=False)
+        self.bar.update()
+
+    def on_epoch_end(self, record: EpochRecord) -> None:
+        self.bar.close()
+        click.echo(f"epoch {record.epoch + 1:>3}/{self.epochs}  train error {100 * record.train_error:6.2f}%  "
+                   f"test error {100 * record.test_error:6.2f}%  cost {record.cost:.4f}  ({record.seconds:.1f} s)")
+
+
+def _prepare(file: str, overrides: tuple[str, ...]):
+    """Load, validate and check a scenario against its data; errors name ``file``."""
+    try:
+        scenario = load_scenario(file, dict(parse_override(o) for o in overrides))
+        dataset = load_dataset(scenario.data)
+        network = build_network(scenario, dataset.n_inputs, dataset.n_classes)
+        pair_rates(network.topology, scenario.training)
+    except ConfigError as exc:
+        if exc.file is None:
+            raise ConfigError(file, exc.key_path, exc.reason) from None
+        raise
+    return scenario, dataset, network
+
+
+def _summary(run: TrainingRun, out: Path) -> None:
+    last = run.epochs[-1]
+    click.echo(f"\n{run.scenario.name}: final train error {100 * last.train_error:.2f}%, "
+               f"test error {100 * last.test_error:.2f}% after {len(run.epochs)} epoch(s)")
+    rms = run.rms_correction
+    if len(rms):
+        tail = rms[-min(len(rms), 100):].mean(0)
+        click.echo("RMS correction per layer pair (mean of the last batches): " +
+                   ", ".join(f"{name} {value:.2e}" for name, value in zip(run.layer_pairs, tail)))
+    click.echo(f"run file: {out}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="neurosim")
+def cli() -> None:
+    """Simulate analog neuromorphic hardware that learns with Equilibrium Propagation."""
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override one scenario key.")
+def validate(file: str, overrides: tuple[str, ...]) -> None:
+    """Check a scenario file (schema, ranges, layer sizes against the data) and write nothing."""
+    scenario, _, network = _prepare(file, overrides)
+    click.echo(f"{file}: valid — {scenario.name}: {network.topology.kind} {scenario.topology.sizes}, "
+               f"{network.topology.n_connections:,} connections, {scenario.training.epochs} epoch(s)")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), help="Run file to write [default: runs/<scenario file name>.h5].")
+@click.option("--epochs", type=click.IntRange(min=1), help="Override training.epochs.")
+@click.option("--max-batches", type=click.IntRange(min=1), help="Limit training and test batches per epoch.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override one scenario key.")
+@click.option("--keep-partial", is_flag=True, help="Keep RUN.h5.partial if the run fails.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def run(file: str, out: str | None, epochs: int | None, max_batches: int | None, overrides: tuple[str, ...],
+        keep_partial: bool, quiet: bool) -> None:
+    """Train the network a scenario file describes and write one HDF5 run file."""
+    if epochs is not None:
+        overrides += (f"training.epochs={epochs}",)
+    scenario, dataset, _ = _prepare(file, overrides)  # every check before any output
+    out_path = Path(out) if out else Path("runs") / f"{Path(file).stem}.h5"
+    click.echo(f"{scenario.name}: {scenario.topology.kind} {scenario.topology.sizes} on {dataset.name} "
+               f"({len(dataset.train_x)} train / {len(dataset.test_x)} test), seed {scenario.seed}")
+    progress = Progress(scenario.training.epochs, enabled=not quiet)
+    with RunRecorder(out_path, scenario, keep_partial=keep_partial) as recorder:
+        result = train(scenario, dataset, max_batches=max_batches, observers=(recorder, progress))
+        recorder.write_final_state(result)
+    _summary(result, out_path)
+
+
+def main() -> None:
+    """Entry point: user errors print one clear message and exit 1, without a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except NeurosimError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
