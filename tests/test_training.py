@@ -1,0 +1,96 @@
+"""Training on the embedded data: persistent particles, learning, divergence, reproducibility."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurosim.controllers import EquilibriumPropagation
+from neurosim.datasets import load_embedded
+from neurosim.errors import SimulationDiverged
+from neurosim.scenario import load_scenario, scenario_from_dict
+from neurosim.train import train
+
+SCENARIOS = Path(__file__).parent.parent / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    return load_embedded(train_size=200, test_size=100)
+
+
+def tiny_scenario(**training):
+    return scenario_from_dict({
+        "seed": 4,
+        "topology": {"sizes": [784, 30, 10]},
+        "dynamics": {"t_free": 15, "t_clamped": 4},
+        "training": {"epochs": 2, "batch_size": 20, "learning_rate": [0.1, 0.05], **training},
+    })
+
+
+def test_second_epoch_free_phase_starts_from_first_epoch_equilibrium(small_data, monkeypatch):
+    calls = []
+    original = EquilibriumPropagation.free_phase
+
+    def spy(self, x, start, steps=None):
+        begin = start.copy()
+        u0 = original(self, x, start, steps)
+        calls.append((begin, u0.copy()))
+        return u0
+
+    monkeypatch.setattr(EquilibriumPropagation, "free_phase", spy)
+    train(tiny_scenario(), small_data, max_batches=3)
+    # per epoch: 3 training batches, then 3 test batches
+    first_epoch, second_epoch = calls[:6], calls[6:]
+    for (_, equilibrium), (start, _) in zip(first_epoch, second_epoch):
+        np.testing.assert_array_equal(start, equilibrium)
+    assert not np.any(first_epoch[0][0]), "first epoch starts from zero"
+
+
+def test_particles_disabled_start_from_zero(small_data, monkeypatch):
+    starts = []
+    original = EquilibriumPropagation.free_phase
+    monkeypatch.setattr(EquilibriumPropagation, "free_phase",
+                        lambda self, x, start, steps=None: starts.append(start.copy()) or original(self, x, start, steps))
+    train(tiny_scenario(persistent_particles=False), small_data, max_batches=2)
+    assert all(not s.any() for s in starts)
+
+
+def test_same_seed_same_numbers(small_data):
+    scenario = tiny_scenario(shuffle=True)
+    a = train(scenario, small_data, max_batches=4)
+    b = train(scenario, small_data, max_batches=4)
+    np.testing.assert_array_equal(a.rms_correction, b.rms_correction)
+    for pair in a.network.synapses.weights:
+        np.testing.assert_array_equal(a.network.synapses.weights[pair], b.network.synapses.weights[pair])
+
+
+@pytest.mark.slow
+def test_quickstart_network_learns_on_embedded_data():
+    """Two epochs of the quickstart scenario: measured 7.2 % test error; chance is 90 %."""
+    scenario = load_scenario(SCENARIOS / "quickstart.yaml", {"training.epochs": 2})
+    run = train(scenario, load_embedded())
+    assert run.epochs[-1].test_error < 0.12
+    assert run.epochs[1].train_error < run.epochs[0].train_error
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_diverging_simulation_names_epoch_batch_and_phase(small_data):
+    """A rate beyond float32's range turns the weights into inf and NaN at the first update."""
+    with pytest.raises(SimulationDiverged, match=r"epoch 0, batch 0, update phase: weights of layer pair") as info:
+        train(tiny_scenario(learning_rate=1e300), small_data, max_batches=5)
+    assert info.value.epoch == 0
+
+
+def test_rms_correction_is_rate_times_rms_of_delta_w(small_data):
+    """The Figure 4 quantity, recomputed from the weights before and after one batch."""
+    scenario = tiny_scenario(learning_rate=[0.3, 0.07])
+    run = train(scenario, small_data, epochs=1, max_batches=2)
+    after_one = train(scenario, small_data, epochs=1, max_batches=1).network.synapses.weights
+    assert run.rms_correction.shape == (2, 2)
+    # runs are deterministic: batch 2 applied the difference between the two runs' weights
+    for k, pair in enumerate(run.network.topology.pairs):
+        applied = run.network.synapses.weights[pair].astype(np.float64) - after_one[pair]
+        assert run.rms_correction[1, k] == pytest.approx(np.sqrt(np.mean(applied ** 2)), rel=1e-3)
