@@ -34,6 +34,18 @@ class UpdateStats:
     """Mean |ΔW| (before the learning rate) over the pair's connections."""
 
 
+class Probe:
+    """Watches the controller: every integration step, every phase end, every update.
+
+    Recorders of device state (traces) implement it; a controller without probes pays
+    nothing for the hooks.
+    """
+
+    def on_step(self, phase: str, step: int, network: Network) -> None: ...
+    def on_phase_end(self, phase: str, network: Network) -> None: ...
+    def on_update(self, corrections: dict[LayerPair, np.ndarray], network: Network) -> None: ...
+
+
 class EquilibriumPropagation:
     """Runs EP's phases on a :class:`Network`.
 
@@ -49,8 +61,10 @@ class EquilibriumPropagation:
         self.bias_rates = bias_rates.astype(network.neurons.dtype)
         self.pairs = network.topology.pairs
         self.connections = np.array([network.topology.connection_count(p) for p in self.pairs], dtype=np.float64)
+        self.probes: list[Probe] = []
 
-    def relax(self, x: np.ndarray, steps: int, beta: float = 0.0, target: np.ndarray | None = None) -> None:
+    def relax(self, x: np.ndarray, steps: int, beta: float = 0.0, target: np.ndarray | None = None,
+              phase: str = "free") -> None:
         """Integrate the neurons ``steps`` times from their current state, inputs clamped to x.
 
         The input current and the bias are constant while x is clamped: computed once.
@@ -59,27 +73,34 @@ class EquilibriumPropagation:
         drive = synapses.input_currents(x)
         drive += neurons.bias
         current = np.empty_like(drive)
-        for _ in range(steps):
+        for step in range(steps):
             current[...] = drive
             synapses.add_recurrent_currents(neurons.activation(), current)
             neurons.integrate(current, self.dynamics.epsilon, 2.0 * beta, target)
+            for probe in self.probes:
+                probe.on_step(phase, step, self.network)
 
     def free_phase(self, x: np.ndarray, start: np.ndarray, steps: int | None = None) -> np.ndarray:
         """Relax from ``start`` with β = 0, write U0; returns U0."""
         neurons = self.network.neurons
         neurons.load(start)
-        self.relax(x, self.dynamics.t_free if steps is None else steps)
+        self.relax(x, self.dynamics.t_free if steps is None else steps, phase="free")
         neurons.store_u0()
         _check_finite(neurons.u0, "free", "neuron state")
+        for probe in self.probes:
+            probe.on_phase_end("free", self.network)
         return neurons.u0
 
     def clamped_phase(self, x: np.ndarray, target: np.ndarray, beta: float, steps: int | None = None) -> np.ndarray:
         """Relax from U0 with the outputs nudged towards ``target`` (signed β), write Uβ."""
         neurons = self.network.neurons
         neurons.load(neurons.u0)
-        self.relax(x, self.dynamics.t_clamped if steps is None else steps, beta, target.astype(neurons.dtype))
+        self.relax(x, self.dynamics.t_clamped if steps is None else steps, beta, target.astype(neurons.dtype),
+                   phase="weakly-clamped")
         neurons.store_ubeta()
         _check_finite(neurons.ubeta, "weakly-clamped", "neuron state")
+        for probe in self.probes:
+            probe.on_phase_end("weakly-clamped", self.network)
         return neurons.ubeta
 
     def update_phase(self, x: np.ndarray, beta: float) -> UpdateStats:
@@ -88,6 +109,8 @@ class EquilibriumPropagation:
         r0, rbeta = neurons.u0, neurons.ubeta  # ρ(U) = U: memory cells hold states in [0, 1]
         corrections = synapses.corrections(x, r0, rbeta, beta)
         synapses.apply(corrections, self.rates)
+        for probe in self.probes:
+            probe.on_update(corrections, self.network)
         neurons.bias += self.bias_rates * ((rbeta - r0).mean(axis=0) / neurons.dtype.type(beta))
         stats = UpdateStats(
             rms_correction=np.array([self.rates[p] * np.sqrt(np.square(corrections[p], dtype=np.float64).sum() / n)

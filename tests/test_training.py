@@ -94,3 +94,31 @@ def test_rms_correction_is_rate_times_rms_of_delta_w(small_data):
     for k, pair in enumerate(run.network.topology.pairs):
         applied = run.network.synapses.weights[pair].astype(np.float64) - after_one[pair]
         assert run.rms_correction[1, k] == pytest.approx(np.sqrt(np.mean(applied ** 2)), rel=1e-3)
+
+
+def test_probes_see_every_step_phase_end_and_update(small_data):
+    from neurosim.controllers import Probe
+    from neurosim.train import prepare
+
+    class Counter(Probe):
+        def __init__(self):
+            self.steps, self.phases, self.updates = [], [], 0
+
+        def on_step(self, phase, step, network):
+            self.steps.append((phase, step))
+
+        def on_phase_end(self, phase, network):
+            self.phases.append(phase)
+
+        def on_update(self, corrections, network):
+            self.updates += 1
+
+    run = prepare(tiny_scenario(), small_data)
+    probe = Counter()
+    run.controller.probes.append(probe)
+    x, y = small_data.train_x[:4], small_data.train_y[:4]
+    run.controller.free_phase(x, np.zeros((4, run.network.topology.n_state), np.float32))
+    run.controller.clamped_phase(x, y, 1.0)
+    run.controller.update_phase(x, 1.0)
+    assert probe.steps == [("free", k) for k in range(15)] + [("weakly-clamped", k) for k in range(4)]
+    assert probe.phases == ["free", "weakly-clamped"] and probe.updates == 1
