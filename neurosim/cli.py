@@ -28,7 +28,8 @@ class Progress(Observer):
     def on_epoch_start(self, epoch: int, train_batches: int, test_batches: int) -> None:
         self.errors = self.examples = 0
         self.bar = tqdm(total=train_batches + test_batches, desc=f"epoch {epoch + 1}/{self.epochs}",
-                        unit="batch", leave=False, disable=not self.enabled, dynamic_ncols=True)
+                        unit="batch", leave=False, dynamic_ncols=True,
+                        disable=None if self.enabled else True)  # None: off when not a terminal
 
     def on_train_batch(self, epoch: int, batch: int, record: BatchRecord) -> None:
         self.errors += record.errors
