@@ -10,11 +10,9 @@ from tqdm import tqdm
 
 from neurosim.datasets import load_dataset
 from neurosim.errors import ConfigError, NeurosimError
-from neurosim.network import build_network
-from neurosim.rates import pair_rates
 from neurosim.recorder import RunRecorder
 from neurosim.scenario import load_scenario, parse_override
-from neurosim.train import BatchRecord, EpochRecord, Observer, TrainingRun, train
+from neurosim.train import BatchRecord, EpochRecord, Observer, TrainingRun, prepare, train
 
 
 class Progress(Observer):
@@ -52,8 +50,7 @@ def _prepare(file: str, overrides: tuple[str, ...]):
     try:
         scenario = load_scenario(file, dict(parse_override(o) for o in overrides))
         dataset = load_dataset(scenario.data)
-        network = build_network(scenario, dataset.n_inputs, dataset.n_classes)
-        pair_rates(network.topology, scenario.training)
+        network = prepare(scenario, dataset).network  # builds the controller: every check
     except ConfigError as exc:
         if exc.file is None:
             raise ConfigError(file, exc.key_path, exc.reason) from None

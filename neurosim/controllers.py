@@ -86,7 +86,7 @@ class EquilibriumPropagation:
         neurons.load(start)
         self.relax(x, self.dynamics.t_free if steps is None else steps, phase="free")
         neurons.store_u0()
-        _check_finite(neurons.u0, "free", "neuron state")
+        check_finite(neurons.u0, "free", "neuron state")
         for probe in self.probes:
             probe.on_phase_end("free", self.network)
         return neurons.u0
@@ -98,7 +98,7 @@ class EquilibriumPropagation:
         self.relax(x, self.dynamics.t_clamped if steps is None else steps, beta, target.astype(neurons.dtype),
                    phase="weakly-clamped")
         neurons.store_ubeta()
-        _check_finite(neurons.ubeta, "weakly-clamped", "neuron state")
+        check_finite(neurons.ubeta, "weakly-clamped", "neuron state")
         for probe in self.probes:
             probe.on_phase_end("weakly-clamped", self.network)
         return neurons.ubeta
@@ -112,18 +112,41 @@ class EquilibriumPropagation:
         for probe in self.probes:
             probe.on_update(corrections, self.network)
         neurons.bias += self.bias_rates * ((rbeta - r0).mean(axis=0) / neurons.dtype.type(beta))
-        stats = UpdateStats(
-            rms_correction=np.array([self.rates[p] * np.sqrt(np.square(corrections[p], dtype=np.float64).sum() / n)
-                                     for p, n in zip(self.pairs, self.connections)]),
-            mean_abs_dw=np.array([np.abs(corrections[p]).sum(dtype=np.float64) / n
-                                  for p, n in zip(self.pairs, self.connections)]),
-        )
+        stats = update_stats(corrections, self.rates, self.pairs, self.connections)
         for pair, weights in synapses.weights.items():
-            _check_finite(weights, "update", f"weights of layer pair {pair[0]}-{pair[1]}")
-        _check_finite(neurons.bias, "update", "bias")
+            check_finite(weights, "update", f"weights of layer pair {pair[0]}-{pair[1]}")
+        check_finite(neurons.bias, "update", "bias")
         return stats
 
 
-def _check_finite(values: np.ndarray, phase: str, what: str) -> None:
+    def train_batch(self, x: np.ndarray, target: np.ndarray, start: np.ndarray,
+                    beta: float) -> tuple[np.ndarray, np.ndarray, UpdateStats]:
+        """Free, weakly-clamped and update phases on one batch.
+
+        Returns the free equilibrium (the batch's next persistent particle), the outputs at
+        that equilibrium (read before the update) and the update statistics.
+        """
+        equilibrium = self.free_phase(x, start)
+        outputs = self.network.neurons.output().copy()
+        self.clamped_phase(x, target, beta)
+        return equilibrium, outputs, self.update_phase(x, beta)
+
+    def infer(self, x: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Free phase only: (equilibrium, outputs)."""
+        equilibrium = self.free_phase(x, start)
+        return equilibrium, self.network.neurons.output()
+
+
+def update_stats(corrections: dict[LayerPair, np.ndarray], rates: dict[LayerPair, float],
+                 pairs: list[LayerPair], connections: np.ndarray) -> UpdateStats:
+    """RMS of α·ΔW and mean |ΔW| per layer pair, over each pair's existing connections."""
+    return UpdateStats(
+        rms_correction=np.array([rates[p] * np.sqrt(np.square(corrections[p], dtype=np.float64).sum() / n)
+                                 for p, n in zip(pairs, connections)]),
+        mean_abs_dw=np.array([np.abs(corrections[p]).sum(dtype=np.float64) / n for p, n in zip(pairs, connections)]),
+    )
+
+
+def check_finite(values: np.ndarray, phase: str, what: str) -> None:
     if not np.isfinite(values).all():
         raise NonFinite(phase, what)

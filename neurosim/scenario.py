@@ -173,6 +173,10 @@ class Scenario(Section):
     """Free text saying what the scenario is for."""
     seed: int = 0
     """Seed of every random choice (topology, initialisation, data order, signs of β)."""
+    datapath: Literal["ep", "bp"] = "ep"
+    """Learning datapath on the same devices: ``ep`` the three-phase Equilibrium Propagation
+    controller (free, weakly-clamped, update; paper Figure 6); ``bp`` backpropagation
+    (forward, backward, update; paper Figure 7), for feed-forward topologies only."""
     data: DataConfig = DataConfig()
     topology: TopologyConfig
     dynamics: DynamicsConfig = DynamicsConfig()

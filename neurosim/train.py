@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from neurosim.backprop import Backpropagation
 from neurosim.controllers import EquilibriumPropagation, NonFinite, UpdateStats
 from neurosim.datasets import Dataset
 from neurosim.errors import SimulationDiverged
@@ -33,8 +34,10 @@ class Particles:
         """Initial states for these examples: their stored equilibria (zeros when disabled or new)."""
         return self.states[indices] if self.enabled else np.zeros((len(indices), self.states.shape[1]), self.states.dtype)
 
-    def keep(self, indices: np.ndarray, equilibria: np.ndarray) -> None:
-        self.states[indices] = equilibria
+    def keep(self, indices: np.ndarray, equilibria: np.ndarray | None) -> None:
+        """Store the new equilibria (None: the datapath has no persistent state)."""
+        if equilibria is not None:
+            self.states[indices] = equilibria
 
 
 @dataclass
@@ -77,7 +80,7 @@ class TrainingRun:
     scenario: Scenario
     dataset: Dataset
     network: Network
-    controller: EquilibriumPropagation
+    controller: EquilibriumPropagation | Backpropagation
     layer_pairs: list[str]
     epochs: list[EpochRecord] = field(default_factory=list)
     batches: list[BatchRecord] = field(default_factory=list)
@@ -97,8 +100,11 @@ def prepare(scenario: Scenario, dataset: Dataset) -> TrainingRun:
     """Build the network and controller a scenario describes, on ``dataset``."""
     network = build_network(scenario, dataset.n_inputs, dataset.n_classes)
     rates = pair_rates(network.topology, scenario.training)
-    controller = EquilibriumPropagation(network, scenario.dynamics, rates,
-                                       bias_rates(network.topology, rates, scenario.training))
+    per_bias = bias_rates(network.topology, rates, scenario.training)
+    if scenario.datapath == "bp":
+        controller = Backpropagation(network, rates, per_bias)
+    else:
+        controller = EquilibriumPropagation(network, scenario.dynamics, rates, per_bias)
     return TrainingRun(scenario, dataset, network, controller, [pair_name(p) for p in network.topology.pairs])
 
 
@@ -119,11 +125,11 @@ def evaluate(run: TrainingRun, particles: Particles, epoch: int, max_batches: in
     errors = cost = examples = 0
     for index, batch in enumerate(_batches(np.arange(len(x)), run.scenario.training.batch_size, max_batches)):
         try:
-            equilibrium = run.controller.free_phase(x[batch], particles.start(batch))
+            equilibrium, outputs = run.controller.infer(x[batch], particles.start(batch))
         except NonFinite as exc:
             raise SimulationDiverged(epoch, index, f"test {exc.phase}", exc.what) from None
         particles.keep(batch, equilibrium)
-        e, c = _errors_and_cost(run.network.neurons.output(), y[batch])
+        e, c = _errors_and_cost(outputs, y[batch])
         errors, cost, examples = errors + e, cost + c, examples + len(batch)
         for obs in observers:
             obs.on_test_batch(epoch, index)
@@ -159,13 +165,11 @@ def train(scenario: Scenario, dataset: Dataset, *, epochs: int | None = None, ma
             x, y = x_all[batch], y_all[batch]
             beta = dynamics.beta * (sign_rng.choice((-1.0, 1.0)) if dynamics.random_beta_sign else 1.0)
             try:
-                equilibrium = run.controller.free_phase(x, train_particles.start(batch))
-                train_particles.keep(batch, equilibrium)
-                e, c = _errors_and_cost(run.network.neurons.output(), y)
-                run.controller.clamped_phase(x, y, beta)
-                update = run.controller.update_phase(x, beta)
+                equilibrium, outputs, update = run.controller.train_batch(x, y, train_particles.start(batch), beta)
             except NonFinite as exc:
                 raise SimulationDiverged(epoch, index, exc.phase, exc.what) from None
+            train_particles.keep(batch, equilibrium)
+            e, c = _errors_and_cost(outputs, y)
             record = BatchRecord(e, len(batch), c / len(batch), beta, update)
             run.batches.append(record)
             errors, cost, examples = errors + e, cost + c, examples + len(batch)

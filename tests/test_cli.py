@@ -94,6 +94,8 @@ def test_max_batches_and_epochs_options(tmp_path, monkeypatch, capsys):
     (with_change("topology.p", 0.1), "topology: 'p' and 'n' apply only to kind 'layer_skipping'"),
     (with_change("training.learning_rate", [0.1, -0.2]), "training.learning_rate: rate [1] must be > 0"),
     (with_change("training.learning_rate", [0.1, 0.1, 0.1]), "training.learning_rate: 3 per-layer rates given for 2"),
+    ({**GOOD, "datapath": "bp", "topology": {"kind": "layer_skipping", "sizes": [784, 12, 10], "n": 3}},
+     "datapath: backprop needs a feed-forward network, but connections inside a layer (1-1) form cycles"),
     (with_change("data.source", "idx"), "data: source 'idx' needs 'path'"),
     (with_change("data.train_size", 9990), "data: train_size + test_size = 10030 exceeds"),
     ("topology: {sizes: [1, 2]\n", "line 2, column 1: invalid YAML"),
