@@ -100,6 +100,7 @@ def check_axis(axis: Axis) -> None:
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9.+-]+")
+_UNSAFE_ENDS = re.compile(r"^[^A-Za-z0-9.+-]+|[^A-Za-z0-9.+-]+$")
 
 
 def _value_text(value: Any) -> str:
@@ -111,7 +112,8 @@ def _value_text(value: Any) -> str:
 def point_name(params: dict[str, Any]) -> str:
     """File-name stem from parameter values: ``dynamics.beta=0.5_seed=1``; characters other than
     letters, digits and ``. + -`` become ``-``; very long names are shortened with a hash."""
-    parts = [f"{key}={_UNSAFE.sub('-', _value_text(value)).strip('-') or 'x'}" for key, value in params.items()]
+    parts = [f"{key}={_UNSAFE.sub('-', _UNSAFE_ENDS.sub('', _value_text(value))) or 'x'}"
+             for key, value in params.items()]
     name = "_".join(parts) or "point"
     if len(name) > 120:
         name = f"{name[:100]}-{_hash(params)}"

@@ -250,7 +250,10 @@ def _execute(client, directory: Path, manifest: Manifest, todo: list[Point], dat
                dynamic_ncols=True, smoothing=0)
     try:
         while pending:
-            finished, _ = wait(list(pending), timeout=0.5, return_when="FIRST_COMPLETED")
+            try:
+                finished, _ = wait(list(pending), timeout=0.5, return_when="FIRST_COMPLETED")
+            except TimeoutError:  # nothing finished: refresh the running count
+                finished = set()
             for future in finished:
                 point = pending.pop(future)
                 entry = entries[point.name]
