@@ -110,6 +110,65 @@ def run(file: str, out: str | None, epochs: int | None, max_batches: int | None,
     _summary(result, out_path)
 
 
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--grid", "grid", multiple=True, metavar="KEY.PATH=V1,V2,...",
+              help="Sweep a key over these values (read as YAML; quote strings holding commas). Repeatable.")
+@click.option("--seeds", type=click.IntRange(min=1), help="Repeat every point with seeds seed, seed+1, ... (N of them).")
+@click.option("--out", type=click.Path(file_okay=False), help="Sweep directory [default: runs/<scenario file name>-sweep].")
+@click.option("--workers", type=click.IntRange(min=1), help="Local worker processes [default: one per core].")
+@click.option("--scheduler", metavar="ADDRESS", help="Run on an existing Dask cluster, e.g. tcp://host:8786.")
+@click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Extra attempts for a point that crashes (not for one whose simulation fails).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override one key of every point.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def sweep(file: str, grid: tuple[str, ...], seeds: int | None, out: str | None, workers: int | None,
+          scheduler: str | None, retries: int, overrides: tuple[str, ...], quiet: bool) -> None:
+    """Run a grid of points of a scenario (each one ordinary run file) on local processes or a Dask cluster.
+
+    Re-running the same command skips the complete points and runs the others.
+    """
+    from neurosim.grid import axes_of, expand
+    from neurosim.scenario import set_key
+    from neurosim.sweep import run_sweep
+    from neurosim.sweep_summary import write_summary
+
+    if workers is not None and scheduler is not None:
+        raise click.UsageError("give --workers (a local cluster) or --scheduler (an existing one), not both")
+    content, axes = axes_of(file, grid, seeds)
+    for text in overrides:
+        key, value = parse_override(text)
+        set_key(content, key, value)
+    points = expand(file, content, axes)
+    out_dir = Path(out) if out else Path("runs") / f"{Path(file).stem}-sweep"
+    click.echo(f"{file}: {len(points)} point(s) over {', '.join(a.key for a in axes) or 'no axis'} -> {out_dir}")
+    manifest = run_sweep(out_dir, file, content, axes, points, workers=workers, scheduler=scheduler,
+                         retries=retries, progress=not quiet)
+    write_summary(out_dir)
+    entries = list(manifest.entries.values())
+    bad = [e for e in entries if e.status != "complete"]
+    click.echo(f"{len(entries) - len(bad)} of {len(entries)} point(s) complete; "
+               f"summary: {out_dir / 'summary.csv'}, manifest: {out_dir / 'sweep.json'}")
+    for entry in bad:
+        click.echo(f"  {entry.status}: {entry.name}: {entry.error}", err=True)
+    if bad:
+        hint = "; re-run the same command to retry the failed ones" if any(e.status == "failed" for e in bad) else ""
+        raise NeurosimError(f"{len(bad)} of {len(entries)} point(s) not complete (see above){hint}")
+
+
+@cli.command("sweep-plot")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True))
+@click.option("--out", type=click.Path(dir_okay=False), help="Image to write [default: DIRECTORY/sweep.png].")
+@click.option("--x", "x_key", metavar="KEY.PATH", help="Swept key on the x axis [default: the first one].")
+@click.option("--metric", type=click.Choice(["test_error", "train_error"]), default="test_error", show_default=True)
+def sweep_plot(directory: str, out: str | None, x_key: str | None, metric: str) -> None:
+    """Plot a sweep directory: an error against one swept key, one line per value of the others."""
+    from neurosim.sweep_plot import plot_sweep
+
+    written = plot_sweep(directory, out or Path(directory) / "sweep.png", x_key, metric)
+    click.echo(f"plot: {written}")
+
+
 def main() -> None:
     """Entry point: user errors print one clear message and exit 1, without a traceback."""
     try:

@@ -164,6 +164,26 @@ class TrainingConfig(Section):
         return number(rate, "the global learning rate")
 
 
+class SweepConfig(Section):
+    """A grid of runs for ``neurosim sweep`` (ignored by ``neurosim run``): every combination
+    of the listed values, each one ordinary run of this scenario with those keys set."""
+
+    grid: dict[str, list[Any]] = {}
+    """Key path → list of values, e.g. ``{"dynamics.beta": [0.5, 1.0], "topology.p": [0.01, 0.1]}``.
+    ``--grid KEY.PATH=V1,V2`` on the command line adds a key or replaces the file's list for it."""
+    seeds: int | None = Field(default=None, ge=1)
+    """Repeat every grid point with this many seeds: ``seed``, ``seed + 1``, …, ``seed + seeds − 1``
+    (``--seeds`` on the command line takes precedence)."""
+
+    @field_validator("grid")
+    @classmethod
+    def _values_are_nonempty_lists(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in grid.items():
+            if not values:
+                raise ValueError(f"{key}: an empty list of values")
+        return grid
+
+
 class Scenario(Section):
     """One experiment: data, topology, dynamics and training, reproducible from ``seed``."""
 
@@ -181,10 +201,15 @@ class Scenario(Section):
     topology: TopologyConfig
     dynamics: DynamicsConfig = DynamicsConfig()
     training: TrainingConfig = TrainingConfig()
+    sweep: SweepConfig = SweepConfig()
 
     def to_yaml(self) -> str:
-        """The resolved scenario (every default filled in) as YAML text."""
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+        """The resolved scenario of one run (every default filled in) as YAML text.
+
+        The ``sweep`` section is left out: it describes a family of runs, not this run, and
+        does not change its result (a sweep stores it in its manifest).
+        """
+        return yaml.safe_dump(self.model_dump(mode="json", exclude={"sweep"}), sort_keys=False)
 
     def digest(self) -> str:
         """SHA-256 of :meth:`to_yaml`, identifying the resolved configuration."""

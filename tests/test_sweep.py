@@ -1,0 +1,198 @@
+"""Sweeps: grid errors, a real local Dask cluster against one-by-one runs, and resuming after a kill."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+from neurosim.datasets import load_dataset
+from neurosim.grid import axes_of, expand
+from neurosim.recorder import RunRecorder
+from neurosim.scenario import load_scenario
+from neurosim.sweep import run_sweep
+from neurosim.sweep_plot import plot_sweep
+from neurosim.sweep_summary import write_summary
+from neurosim.train import train
+from test_cli import run_cli
+
+TINY = {
+    "name": "tiny",
+    "seed": 1,
+    "data": {"source": "embedded", "train_size": 40, "test_size": 20},
+    "topology": {"sizes": [784, 8, 10]},
+    "dynamics": {"t_free": 5, "t_clamped": 2},
+    "training": {"epochs": 1, "batch_size": 20, "learning_rate": 0.05},
+}
+
+
+def scenario_file(directory: Path, content: dict = TINY) -> Path:
+    path = directory / "tiny.yaml"
+    path.write_text(yaml.safe_dump(content))
+    return path
+
+
+def point_files(directory: Path) -> dict[str, tuple[int, int]]:
+    """Inode and modification time (ns) of every complete point file."""
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in directory.glob("*=*.h5")}
+
+
+def summary_without_times(directory: Path) -> list[dict]:
+    with open(directory / "summary.csv") as fh:
+        return [{k: v for k, v in row.items() if k != "wall_seconds"} for row in csv.DictReader(fh)]
+
+
+@pytest.mark.parametrize("argument, message", [
+    ("training.epochz=1,2", "--grid 'training.epochz=1,2': training.epochz: unknown key 'epochz' in training"),
+    ("dynamic.beta=1", "--grid 'dynamic.beta=1': dynamic.beta: unknown key 'dynamic' in the top level"),
+    ("training.epochs=", "--grid 'training.epochs=': training.epochs: an empty list of values"),
+    ("training.epochs=1,two", "--grid 'training.epochs=1,two': training.epochs: value two: Input should be a valid integer"),
+    ("topology.kind=layered,skip", "--grid 'topology.kind=layered,skip': topology.kind: value skip: Input should be"),
+    ("topology.sizes=[784,8,10],12", "--grid 'topology.sizes=[784,8,10],12': topology.sizes: value 12: Input should be a valid list"),
+    ("seed.x=1", "--grid 'seed.x=1': seed.x: 'seed' is a value, not a section"),
+    ("dynamics.beta=0.5,0.5", "dynamics.beta: value 0.5 is listed twice"),
+    ("dynamics.beta", "--grid 'dynamics.beta': a grid axis must read KEY.PATH=VALUE1,VALUE2"),
+    ("dynamics.beta=[1,2", "--grid 'dynamics.beta=[1,2': dynamics.beta: values '[1,2' are not a comma-separated YAML list"),
+])
+def test_grid_errors_name_the_offending_argument(argument, message, tmp_path, monkeypatch, capsys):
+    path = scenario_file(tmp_path)
+    code, _, err = run_cli(monkeypatch, capsys, "sweep", path, "--grid", "dynamics.beta=0.5,1",
+                           "--grid", argument, "--out", tmp_path / "out", "--quiet")
+    assert code == 1 and message in err, err
+    assert not (tmp_path / "out").exists(), "nothing written"
+
+
+def test_grid_from_the_scenario_file_and_the_command_line(tmp_path):
+    content = {**TINY, "sweep": {"grid": {"dynamics.beta": [0.5, 1.0], "topology.sizes": [[784, 8, 10]]},
+                                 "seeds": 3}}
+    path = scenario_file(tmp_path, content)
+    base, axes = axes_of(path, ("dynamics.beta=0.25", "training.learning_rate=[0.1,0.2],0.05"), None)
+    assert "sweep" not in base
+    assert [(a.key, a.values) for a in axes] == [
+        ("dynamics.beta", (0.25,)), ("topology.sizes", ([784, 8, 10],)),
+        ("training.learning_rate", ([0.1, 0.2], 0.05)), ("seed", (1, 2, 3))]
+    points = expand(path, base, axes)
+    assert len(points) == 1 * 1 * 2 * 3 and len({p.name for p in points}) == 6
+    first = points[0]
+    assert first.name == "dynamics.beta=0.25_topology.sizes=784-8-10_training.learning_rate=0.1-0.2_seed=1"
+    assert first.scenario.dynamics.beta == 0.25 and first.scenario.training.learning_rate == [0.1, 0.2]
+    assert [p.scenario.seed for p in points[:3]] == [1, 2, 3]
+    assert "sweep" not in first.scenario.to_yaml()
+    with pytest.raises(Exception, match="seeds are swept twice"):
+        axes_of(path, ("seed=4,5",), None)
+    bad = scenario_file(tmp_path, {**TINY, "sweep": {"grid": {"dynamics.beta": []}}})
+    with pytest.raises(Exception, match=r"tiny.yaml: sweep.grid: .*dynamics.beta: an empty list of values"):
+        axes_of(bad, (), None)
+
+
+@pytest.fixture(scope="module")
+def cluster_sweep(tmp_path_factory):
+    """A sweep on a real local Dask cluster of 2 processes: 2 good points, 2 invalid, 2 diverging."""
+    directory = tmp_path_factory.mktemp("cluster")
+    path = scenario_file(directory)
+    base, axes = axes_of(path, ("training.learning_rate=0.05,-1,1.0e+300", "dynamics.beta=0.5,1.0"), None)
+    points = expand(path, base, axes)
+    manifest = run_sweep(directory / "out", str(path), base, axes, points, workers=2, progress=False)
+    write_summary(directory / "out")
+    return path, directory / "out", manifest
+
+
+def test_cluster_sweep_equals_runs_done_one_by_one(cluster_sweep, tmp_path):
+    path, out, manifest = cluster_sweep
+    status = {e.name: e.status for e in manifest.entries.values()}
+    assert sorted(status.values()) == ["complete", "complete", "failed", "failed", "invalid", "invalid"]
+    for beta in (0.5, 1.0):
+        name = f"training.learning_rate=0.05_dynamics.beta={beta}"
+        assert status[name] == "complete"
+        scenario = load_scenario(path, {"training.learning_rate": 0.05, "dynamics.beta": beta})
+        alone = tmp_path / f"{beta}.h5"
+        with RunRecorder(alone, scenario) as recorder:
+            recorder.write_final_state(train(scenario, load_dataset(scenario.data), observers=(recorder,)))
+        with h5py.File(out / f"{name}.h5") as swept, h5py.File(alone) as direct:
+            assert swept.attrs["status"] == "complete"
+            assert json.loads(swept.attrs["sweep_parameters"]) == {"training.learning_rate": 0.05, "dynamics.beta": beta}
+            assert swept["config"][()] == direct["config"][()]
+            for key in ("metrics/epoch/train_error", "metrics/epoch/test_error", "metrics/batch/rms_correction",
+                        "final/weights/0-1", "final/weights/1-2", "final/biases"):
+                np.testing.assert_array_equal(swept[key][()], direct[key][()], err_msg=key)
+
+
+def test_invalid_and_failing_points_are_reported_with_their_error(cluster_sweep):
+    _, out, manifest = cluster_sweep
+    entries = manifest.entries
+    invalid = entries["training.learning_rate=-1_dynamics.beta=0.5"]
+    assert invalid.status == "invalid" and invalid.attempts == 0
+    assert "training.learning_rate: the global learning rate must be > 0" in invalid.error
+    diverged = entries["training.learning_rate=1e+300_dynamics.beta=1.0"]
+    assert diverged.status == "failed" and diverged.attempts == 1, "a simulation error is not retried"
+    assert "diverged at epoch 0, batch 0, update phase" in diverged.error
+    assert sorted(p.name for p in out.glob("*.h5")) == sorted(
+        [f"training.learning_rate=0.05_dynamics.beta={b}.h5" for b in (0.5, 1.0)] + ["summary.h5"])
+    on_disk = json.loads((out / "sweep.json").read_text())
+    assert {p["name"]: p["status"] for p in on_disk["points"]} == {e.name: e.status for e in entries.values()}
+
+
+def test_summary_table_rows(cluster_sweep):
+    _, out, _ = cluster_sweep
+    rows = {row["point"]: row for row in csv.DictReader(open(out / "summary.csv"))}
+    assert len(rows) == 6
+    with h5py.File(out / "summary.h5") as table:
+        assert [p.decode() for p in table["point"][()]] == list(rows)
+        for name, row in rows.items():
+            i = list(rows).index(name)
+            if row["status"] != "complete":
+                assert row["test_error"] == "" and np.isnan(table["test_error"][i]) and row["error"]
+                continue
+            with h5py.File(out / f"{name}.h5") as run:
+                assert float(row["test_error"]) == run["metrics/epoch/test_error"][-1] == table["test_error"][i]
+                rms = run["metrics/batch/rms_correction"][()].mean(axis=0)
+            assert float(row["rms_ratio_1-2"]) == 1.0
+            assert float(row["rms_ratio_0-1"]) == pytest.approx(rms[0] / rms[1], rel=1e-12)
+            assert float(row["wall_seconds"]) > 0
+
+
+def test_plot_of_a_sweep_directory(cluster_sweep, tmp_path):
+    _, out, _ = cluster_sweep
+    image = plot_sweep(out, tmp_path / "sweep.png", x="dynamics.beta")
+    assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_killed_sweep_resumes_without_recomputing(tmp_path, monkeypatch, capsys):
+    heavier = {**TINY, "data": {"source": "embedded", "train_size": 200, "test_size": 100},
+               "dynamics": {"t_free": 30, "t_clamped": 4}}
+    path = scenario_file(tmp_path, heavier)
+    grid = ("--grid", "dynamics.beta=0.5,0.75,1.0", "--seeds", "4")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "neurosim.cli", "sweep", str(path), *grid, "--workers", "2",
+               "--out", str(out), "--quiet"]
+    child = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             cwd=Path(__file__).parent.parent)
+    deadline = time.monotonic() + 60
+    while not point_files(out) and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.01)
+    os.killpg(child.pid, signal.SIGKILL)  # the client and its worker processes, mid-sweep
+    child.wait()
+    survivors = point_files(out)
+    assert 0 < len(survivors) < 12, f"kill landed after {len(survivors)} of 12 points"
+
+    code, _, err = run_cli(monkeypatch, capsys, "sweep", path, *grid, "--workers", 2, "--out", out, "--quiet")
+    assert code == 0, err
+    after = point_files(out)
+    assert len(after) == 12 and not list(out.glob("*.partial"))
+    assert {name: after[name] for name in survivors} == survivors, "completed points were not rewritten"
+
+    reference = tmp_path / "uninterrupted"
+    code, _, err = run_cli(monkeypatch, capsys, "sweep", path, *grid, "--workers", 2, "--out", reference, "--quiet")
+    assert code == 0, err
+    assert summary_without_times(out) == summary_without_times(reference)
