@@ -98,14 +98,6 @@ class TopologyConfig(Section):
 class DynamicsConfig(Section):
     """Neuron dynamics, discretised: the Hopfield leaky integrator (paper eq. 5) or a directed field."""
 
-    kind: Literal["hopfield", "deep", "asymmetric"] = "hopfield"
-    """``hopfield``: symmetric EP on bidirectional synapses (layered or layer-skipping
-    topologies). ``deep``: directed EP, ṡ_j = Σ_i W_ij s_i + b_j − s_j Σ_i W_ji, learning
-    rule integrated along the clamped path (DEEP paper eqs. 1–2). ``asymmetric``:
-    vector-field EP, ṡ_j = Σ_i W_ij s_i + b_j − s_j, ΔW_ij ∝ s_i⁰(s_j^β − s_j⁰) (the DEEP
-    paper's baseline). ``deep`` and ``asymmetric`` need ``topology.kind:
-    complete_directed`` and a ``directed`` section; ``t_free`` and ``t_clamped`` are then
-    the paper's M_0 and M_β."""
     epsilon: float = Field(default=0.5, gt=0.0, le=1.0)
     """Integration step ε (dimensionless, in units of the neuron time constant):
     s ← clip((1 − ε)s + ε(Wρ(u) + b), 0, 1)."""
@@ -117,6 +109,14 @@ class DynamicsConfig(Section):
     """Integration steps of the weakly-clamped phase."""
     random_beta_sign: bool = True
     """Draw the sign of β at random for every batch (paper §3), else always +β."""
+    kind: Literal["hopfield", "deep", "asymmetric"] = "hopfield"
+    """``hopfield``: symmetric EP on bidirectional synapses (layered or layer-skipping
+    topologies). ``deep``: directed EP, ṡ_j = Σ_i W_ij s_i + b_j − s_j Σ_i W_ji, learning
+    rule integrated along the clamped path (DEEP paper eqs. 1–2). ``asymmetric``:
+    vector-field EP, ṡ_j = Σ_i W_ij s_i + b_j − s_j, ΔW_ij ∝ s_i⁰(s_j^β − s_j⁰) (the DEEP
+    paper's baseline). ``deep`` and ``asymmetric`` need ``topology.kind:
+    complete_directed`` and a ``directed`` section; ``t_free`` and ``t_clamped`` are then
+    the paper's M_0 and M_β."""
 
 
 LearningRate = float | list[float] | dict[str, float]
