@@ -187,6 +187,10 @@ class DirectedConfig(Section):
     """ℓ1 strength λ₁: every correction gains −λ₁ sign(W) (before the learning rate)."""
     sparsity: bool = False
     """Apply the sparsity mechanism (eq. 3) after every update."""
+    sparsity_start: int = Field(default=0, ge=0)
+    """Epochs trained before the sparsity mechanism starts (0: from the first update).
+    Pruning from the start removes weights that are only passing through zero while the
+    task is being learnt."""
     threshold: float = Field(default=0.01, gt=0.0)
     """λ of eq. 3: only connections with |W| < λ may be removed (weight units)."""
     temperature: float = Field(default=0.01, gt=0.0)

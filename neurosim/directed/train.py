@@ -95,8 +95,10 @@ def prepare_directed(scenario: Scenario) -> DirectedRun:
     return DirectedRun(scenario, graph, bank, x.astype(dtype), y.astype(dtype))
 
 
-def update(run: DirectedRun, x: np.ndarray, y: np.ndarray, beta: float, prune_rng: np.random.Generator) -> int:
-    """One free phase, one weakly-clamped phase and one weight update; returns connections removed."""
+def update(run: DirectedRun, x: np.ndarray, y: np.ndarray, beta: float,
+           prune_rng: np.random.Generator | None) -> int:
+    """One free phase, one weakly-clamped phase and one weight update, then pruning unless
+    ``prune_rng`` is None; returns the connections removed."""
     dynamics, directed, bank = run.scenario.dynamics, run.scenario.directed, run.bank
     u0 = relax(run.kind, bank, initial_state(x, run.graph.n, bank.weights.dtype), dynamics.t_free, dynamics.epsilon)
     if run.kind == "deep":
@@ -109,7 +111,7 @@ def update(run: DirectedRun, x: np.ndarray, y: np.ndarray, beta: float, prune_rn
     if directed.l1 > 0:
         correction += l1_correction(bank.weights, directed.l1)
     bank.apply(run.scenario.training.learning_rate * correction)
-    if not directed.sparsity:
+    if prune_rng is None:
         return 0
     return prune(bank, prune_rng, directed.threshold, directed.temperature)
 
@@ -130,7 +132,8 @@ def train_directed(scenario: Scenario, *, epochs: int | None = None,
         for index, start in enumerate(range(0, len(order), training.batch_size)):
             batch = order[start:start + training.batch_size]
             beta = dynamics.beta * (sign_rng.choice((-1.0, 1.0)) if dynamics.random_beta_sign else 1.0)
-            removed += update(run, run.x[batch], run.y[batch], beta, prune_rng)
+            pruning = scenario.directed.sparsity and epoch >= scenario.directed.sparsity_start
+            removed += update(run, run.x[batch], run.y[batch], beta, prune_rng if pruning else None)
             if not np.isfinite(run.bank.weights).all():
                 raise SimulationDiverged(epoch, index, "update", "weights")
         u0 = run.free_equilibria()
