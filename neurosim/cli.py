@@ -9,6 +9,7 @@ import click
 from tqdm import tqdm
 
 from neurosim.datasets import load_dataset
+from neurosim.directed.cli import directed_study, run_directed
 from neurosim.errors import ConfigError, NeurosimError
 from neurosim.recorder import RunRecorder
 from neurosim.scenario import load_scenario, parse_override
@@ -49,6 +50,8 @@ def _prepare(file: str, overrides: tuple[str, ...]):
     """Load, validate and check a scenario against its data; errors name ``file``."""
     try:
         scenario = load_scenario(file, dict(parse_override(o) for o in overrides))
+        if scenario.dynamics.kind != "hopfield":
+            return scenario, None, None  # directed graphs carry their own task
         dataset = load_dataset(scenario.data)
         network = prepare(scenario, dataset).network  # builds the controller: every check
     except ConfigError as exc:
@@ -82,6 +85,10 @@ def cli() -> None:
 def validate(file: str, overrides: tuple[str, ...]) -> None:
     """Check a scenario file (schema, ranges, layer sizes against the data) and write nothing."""
     scenario, _, network = _prepare(file, overrides)
+    if network is None:
+        click.echo(f"{file}: valid — {scenario.name}: {scenario.dynamics.kind} on complete_directed "
+                   f"{scenario.topology.sizes}, task {scenario.directed.task}, {scenario.training.epochs} epoch(s)")
+        return
     click.echo(f"{file}: valid — {scenario.name}: {network.topology.kind} {scenario.topology.sizes}, "
                f"{network.topology.n_connections:,} connections, {scenario.training.epochs} epoch(s)")
 
@@ -101,6 +108,9 @@ def run(file: str, out: str | None, epochs: int | None, max_batches: int | None,
         overrides += (f"training.epochs={epochs}",)
     scenario, dataset, _ = _prepare(file, overrides)  # every check before any output
     out_path = Path(out) if out else Path("runs") / f"{Path(file).stem}.h5"
+    if dataset is None:
+        run_directed(scenario, out_path, keep_partial=keep_partial, quiet=quiet)
+        return
     click.echo(f"{scenario.name}: {scenario.topology.kind} {scenario.topology.sizes} on {dataset.name} "
                f"({len(dataset.train_x)} train / {len(dataset.test_x)} test), seed {scenario.seed}")
     progress = Progress(scenario.training.epochs, enabled=not quiet)
@@ -167,6 +177,7 @@ def sweep_plot(directory: str, out: str | None, x_key: str | None, metric: str) 
 
     written = plot_sweep(directory, out or Path(directory) / "sweep.png", x_key, metric)
     click.echo(f"plot: {written}")
+cli.add_command(directed_study)
 
 
 def main() -> None:

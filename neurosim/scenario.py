@@ -54,10 +54,13 @@ class TopologyConfig(Section):
 
     sizes: list[int] = Field(min_length=2)
     """Neurons per layer, input first and output last, e.g. ``[784, 500, 500, 500, 10]``."""
-    kind: Literal["layered", "layer_skipping"] = "layered"
+    kind: Literal["layered", "layer_skipping", "complete_directed"] = "layered"
     """``layered``: every pair of neurons in adjacent layers connected (paper Figure 1).
     ``layer_skipping``: hidden layers made all-to-all, then ``n`` random connections
-    rewired (paper Algorithm 1, Figure 2)."""
+    rewired (paper Algorithm 1, Figure 2). ``complete_directed``: every neuron connected
+    to every non-input neuron by its own directed synapse (the DEEP paper; ``sizes`` is
+    ``[inputs, hidden..., outputs]``, hidden layers pooled); needs ``dynamics.kind``
+    ``deep`` or ``asymmetric``."""
     p: float | None = Field(default=None, ge=0.0, lt=1.0)
     """Layer-skipping only: fraction of rewired connections; converted to the number of
     replacements with p = 1 − ((N_o − 1)/N_o)^n, N_o the connection count after adding
@@ -82,7 +85,7 @@ class TopologyConfig(Section):
 
     @model_validator(mode="after")
     def _rewiring_matches_kind(self) -> TopologyConfig:
-        if self.kind == "layered" and (self.p is not None or self.n is not None):
+        if self.kind != "layer_skipping" and (self.p is not None or self.n is not None):
             raise ValueError("'p' and 'n' apply only to kind 'layer_skipping'")
         if self.kind == "layer_skipping":
             if (self.p is None) == (self.n is None):
@@ -93,7 +96,7 @@ class TopologyConfig(Section):
 
 
 class DynamicsConfig(Section):
-    """Leaky-integrator neuron dynamics (paper eq. 5, discretised)."""
+    """Neuron dynamics, discretised: the Hopfield leaky integrator (paper eq. 5) or a directed field."""
 
     epsilon: float = Field(default=0.5, gt=0.0, le=1.0)
     """Integration step ε (dimensionless, in units of the neuron time constant):
@@ -106,6 +109,14 @@ class DynamicsConfig(Section):
     """Integration steps of the weakly-clamped phase."""
     random_beta_sign: bool = True
     """Draw the sign of β at random for every batch (paper §3), else always +β."""
+    kind: Literal["hopfield", "deep", "asymmetric"] = "hopfield"
+    """``hopfield``: symmetric EP on bidirectional synapses (layered or layer-skipping
+    topologies). ``deep``: directed EP, ṡ_j = Σ_i W_ij s_i + b_j − s_j Σ_i W_ji, learning
+    rule integrated along the clamped path (DEEP paper eqs. 1–2). ``asymmetric``:
+    vector-field EP, ṡ_j = Σ_i W_ij s_i + b_j − s_j, ΔW_ij ∝ s_i⁰(s_j^β − s_j⁰) (the DEEP
+    paper's baseline). ``deep`` and ``asymmetric`` need ``topology.kind:
+    complete_directed`` and a ``directed`` section; ``t_free`` and ``t_clamped`` are then
+    the paper's M_0 and M_β."""
 
 
 LearningRate = float | list[float] | dict[str, float]
@@ -184,6 +195,31 @@ class SweepConfig(Section):
         return grid
 
 
+class DirectedConfig(Section):
+    """Task, initialisation, ℓ1 and sparsity mechanism of a directed-graph run (DEEP paper §3–4)."""
+
+    task: Literal["and", "or", "xor"]
+    """Logic operation learnt on the four binary input pairs (one output neuron; needs
+    ``topology.sizes`` ``[2, hidden, 1]``)."""
+    init_scale: float = Field(default=0.5, gt=0.0)
+    """Half-width a of U[−a, a], the distribution of every initial weight and bias."""
+    l1: float = Field(default=0.0, ge=0.0)
+    """ℓ1 strength λ₁: every correction gains −λ₁ sign(W) (before the learning rate)."""
+    sparsity: bool = False
+    """Apply the sparsity mechanism (eq. 3) after every update."""
+    sparsity_start: int = Field(default=0, ge=0)
+    """Epochs trained before the sparsity mechanism starts (0: from the first update).
+    Pruning from the start removes weights that are only passing through zero while the
+    task is being learnt."""
+    threshold: float = Field(default=0.01, gt=0.0)
+    """λ of eq. 3: only connections with |W| < λ may be removed (weight units)."""
+    temperature: float = Field(default=0.01, gt=0.0)
+    """T of eq. 3 (weight units): higher T makes removing a stronger weak connection likelier."""
+    converged_mse: float = Field(default=1e-3, gt=0.0)
+    """A model has converged ("MSE ≈ 0") in the first epoch whose free-phase MSE over the
+    four examples is below this."""
+
+
 class Scenario(Section):
     """One experiment: data, topology, dynamics and training, reproducible from ``seed``."""
 
@@ -202,6 +238,28 @@ class Scenario(Section):
     dynamics: DynamicsConfig = DynamicsConfig()
     training: TrainingConfig = TrainingConfig()
     sweep: SweepConfig = SweepConfig()
+    directed: DirectedConfig | None = None
+
+    @model_validator(mode="after")
+    def _dynamics_matches_topology(self) -> Scenario:
+        directed_dynamics = self.dynamics.kind != "hopfield"
+        if directed_dynamics != (self.topology.kind == "complete_directed"):
+            raise ValueError(f"dynamics.kind {self.dynamics.kind!r} does not run on topology.kind "
+                             f"{self.topology.kind!r} (deep and asymmetric need complete_directed, "
+                             "hopfield needs layered or layer_skipping)")
+        if directed_dynamics != (self.directed is not None):
+            raise ValueError("a 'directed' section is needed with dynamics.kind deep or asymmetric, "
+                             "and only then")
+        if directed_dynamics:
+            if "data" in self.model_fields_set:
+                raise ValueError("'data' is not used with directed dynamics (directed.task sets the examples)")
+            if self.datapath != "ep":
+                raise ValueError("directed dynamics learn with their own rules: datapath must be 'ep'")
+            if not isinstance(self.training.learning_rate, float):
+                raise ValueError("directed dynamics take one global training.learning_rate (a number)")
+            if self.topology.sizes[0] != 2 or self.topology.sizes[-1] != 1:
+                raise ValueError(f"logic tasks need 2 inputs and 1 output, topology.sizes is {self.topology.sizes}")
+        return self
 
     def to_yaml(self) -> str:
         """The resolved scenario of one run (every default filled in) as YAML text.

@@ -36,9 +36,12 @@ def markdown(model: type[BaseModel], prefix: str = "", heading: str = "##") -> s
     nested = []
     for name, field in model.model_fields.items():
         annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            nested.append((name, annotation))
-            lines.append(f"| `{name}` | section | | see [`{prefix + name}`](#{(prefix + name).replace('.', '')}) below |")
+        section = next((a for a in (annotation, *typing.get_args(annotation))
+                        if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if section is not None:
+            nested.append((name, section))
+            optional = " (optional)" if section is not annotation else ""
+            lines.append(f"| `{name}` | section{optional} | | see [`{prefix + name}`](#{(prefix + name).replace('.', '')}) below |")
             continue
         if field.default is PydanticUndefined:
             default = "**required**"
