@@ -14,6 +14,7 @@ from neurosim.network import build_network
 from neurosim.rates import pair_rates
 from neurosim.recorder import RunRecorder
 from neurosim.scenario import load_scenario, parse_override
+from neurosim.tracing import check as check_trace
 from neurosim.train import BatchRecord, EpochRecord, Observer, TrainingRun, train
 
 
@@ -53,6 +54,7 @@ def _prepare(file: str, overrides: tuple[str, ...]):
         dataset = load_dataset(scenario.data)
         network = build_network(scenario, dataset.n_inputs, dataset.n_classes)
         pair_rates(network.topology, scenario.training)
+        check_trace(scenario)
     except ConfigError as exc:
         if exc.file is None:
             raise ConfigError(file, exc.key_path, exc.reason) from None
