@@ -6,3 +6,10 @@ try:
     __version__ = version("neurosim")
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
+
+
+def open_run(path):
+    """Read a run file into named arrays; see :func:`neurosim.runs.open_run`."""
+    from neurosim.runs import open_run as _open_run
+
+    return _open_run(path)

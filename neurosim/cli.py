@@ -13,6 +13,7 @@ from neurosim.directed.cli import directed_study, run_directed
 from neurosim.errors import ConfigError, NeurosimError
 from neurosim.recorder import RunRecorder
 from neurosim.scenario import load_scenario, parse_override
+from neurosim.tracing import check as check_trace
 from neurosim.train import BatchRecord, EpochRecord, Observer, TrainingRun, prepare, train
 
 
@@ -54,6 +55,7 @@ def _prepare(file: str, overrides: tuple[str, ...]):
             return scenario, None, None  # directed graphs carry their own task
         dataset = load_dataset(scenario.data)
         network = prepare(scenario, dataset).network  # builds the controller: every check
+        check_trace(scenario)
     except ConfigError as exc:
         if exc.file is None:
             raise ConfigError(file, exc.key_path, exc.reason) from None
@@ -178,6 +180,47 @@ def sweep_plot(directory: str, out: str | None, x_key: str | None, metric: str) 
     written = plot_sweep(directory, out or Path(directory) / "sweep.png", x_key, metric)
     click.echo(f"plot: {written}")
 cli.add_command(directed_study)
+
+
+def _neuron(text: str) -> tuple[int, int]:
+    try:
+        layer, index = (int(v) for v in text.split(":"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not LAYER:INDEX, e.g. 2:17", param_hint="--neuron") from None
+    return layer, index
+
+
+@cli.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--kind", required=True, type=click.Choice(["errors", "rates", "p-sweep", "trace"]),
+              help="errors: train/test error per epoch (paper Fig. 3); rates: RMS correction per layer pair "
+                   "(Fig. 4); p-sweep: first-epoch error and RMS correction against p (Fig. 5); trace: neuron "
+                   "trajectories and weight histograms.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Image file, .png or .pdf.")
+@click.option("--pairs", type=click.Choice(["adjacent", "all"]), default="adjacent", show_default=True,
+              help="Layer pairs to draw: adjacent layers only (the paper's), or every pair.")
+@click.option("--neuron", "neurons", multiple=True, metavar="LAYER:INDEX",
+              help="trace: a neuron to draw [default: neuron 0 of every non-input layer].")
+@click.option("--epoch", type=int, help="trace: epoch whose first traced batch to draw [default: the first].")
+@click.option("--sample", type=int, default=0, show_default=True, help="trace: example of the batch to draw.")
+def plot(runs: tuple[str, ...], kind: str, out: str, pairs: str, neurons: tuple[str, ...], epoch: int | None,
+         sample: int) -> None:
+    """Draw a figure from one or more run files (RUN.h5 or RUN.h5.partial)."""
+    from neurosim import plots
+    from neurosim.runs import open_run
+
+    loaded = [open_run(path) for path in runs]
+    if kind == "errors":
+        fig = plots.errors(loaded)
+    elif kind == "rates":
+        fig = plots.rates(loaded, pairs)
+    elif kind == "p-sweep":
+        fig = plots.p_sweep(loaded, pairs)
+    else:
+        if len(loaded) > 1:
+            raise click.UsageError("--kind trace draws one run")
+        fig = plots.trace(loaded[0], [_neuron(n) for n in neurons] or None, epoch, sample, pairs)
+    click.echo(f"wrote {plots.save(fig, out)}")
 
 
 def main() -> None:

@@ -43,7 +43,8 @@ class Probe:
 
     def on_step(self, phase: str, step: int, network: Network) -> None: ...
     def on_phase_end(self, phase: str, network: Network) -> None: ...
-    def on_update(self, corrections: dict[LayerPair, np.ndarray], network: Network) -> None: ...
+    def on_update(self, corrections: dict[LayerPair, np.ndarray], network: Network) -> None:
+        """After the update phase wrote every weight and bias; ``corrections`` holds ΔW (before the rates)."""
 
 
 class EquilibriumPropagation:
@@ -109,9 +110,9 @@ class EquilibriumPropagation:
         r0, rbeta = neurons.u0, neurons.ubeta  # ρ(U) = U: memory cells hold states in [0, 1]
         corrections = synapses.corrections(x, r0, rbeta, beta)
         synapses.apply(corrections, self.rates)
+        neurons.bias += self.bias_rates * ((rbeta - r0).mean(axis=0) / neurons.dtype.type(beta))
         for probe in self.probes:
             probe.on_update(corrections, self.network)
-        neurons.bias += self.bias_rates * ((rbeta - r0).mean(axis=0) / neurons.dtype.type(beta))
         stats = update_stats(corrections, self.rates, self.pairs, self.connections)
         for pair, weights in synapses.weights.items():
             check_finite(weights, "update", f"weights of layer pair {pair[0]}-{pair[1]}")

@@ -1,4 +1,4 @@
-"""The HDF5 run file: configuration, provenance, metrics and final device state of one run.
+"""The HDF5 run file: configuration, provenance, metrics, traces and final device state of one run.
 
 The file is written as ``RUN.h5.partial`` and flushed after every epoch, so an interrupted
 run leaves a readable file holding every completed epoch; it is renamed to ``RUN.h5``
@@ -17,8 +17,10 @@ import h5py
 import numpy as np
 
 import neurosim
+from neurosim.h5io import append_rows
 from neurosim.scenario import Scenario
 from neurosim.topology import pair_name
+from neurosim.tracing import Tracer
 from neurosim.train import BatchRecord, EpochRecord, Observer, TrainingRun
 
 EPOCH_METRICS = {
@@ -43,18 +45,6 @@ def _git_commit() -> str:
         return ""
 
 
-def _append(group: h5py.Group, name: str, rows: np.ndarray, **attrs) -> None:
-    """Append rows along axis 0 of a chunked, compressed, resizable dataset (created on first use)."""
-    rows = np.asarray(rows)
-    if name not in group:
-        ds = group.create_dataset(name, shape=(0, *rows.shape[1:]), maxshape=(None, *rows.shape[1:]),
-                                  dtype=rows.dtype, chunks=True, compression="gzip", shuffle=True)
-        ds.attrs.update(attrs)
-    ds = group[name]
-    ds.resize(ds.shape[0] + len(rows), axis=0)
-    ds[-len(rows):] = rows
-
-
 class RunRecorder(Observer):
     """Writes one run's HDF5 file; use as a context manager around :func:`neurosim.train.train`."""
 
@@ -65,6 +55,7 @@ class RunRecorder(Observer):
         self.keep_partial = keep_partial
         self.file: h5py.File | None = None
         self._batch_rows: list[BatchRecord] = []
+        self.tracer: Tracer | None = None
         self._epochs_done = 0
 
     def __enter__(self) -> RunRecorder:
@@ -115,28 +106,40 @@ class RunRecorder(Observer):
         self.file.create_group("metrics/epoch")
         self.file.create_group("metrics/batch").attrs["layer_pairs"] = run.layer_pairs
         self.layer_pairs = run.layer_pairs
+        if self.scenario.trace.enabled:
+            self.tracer = Tracer(self.file.create_group("trace"), self.scenario.trace,
+                                 self.scenario.training.batch_size)
+            self.tracer.on_start(run)
+
+    def on_epoch_start(self, epoch: int, train_batches: int, test_batches: int) -> None:
+        if self.tracer:
+            self.tracer.on_epoch_start(epoch, train_batches, test_batches)
 
     def on_train_batch(self, epoch: int, batch: int, record: BatchRecord) -> None:
         self._batch_rows.append(record)
+        if self.tracer:
+            self.tracer.on_train_batch(epoch, batch, record)
 
     def on_epoch_end(self, record: EpochRecord) -> None:
+        if self.tracer:
+            self.tracer.on_epoch_end(record)
         g = self.file["metrics/batch"]
         rows = self._batch_rows
         pairs_axis = {"axes": "batch, layer pair", "layer_pairs": self.layer_pairs}
-        _append(g, "rms_correction", np.array([r.update.rms_correction for r in rows]),
+        append_rows(g, "rms_correction", np.array([r.update.rms_correction for r in rows]),
                 description="root-mean-square of the applied correction α·ΔW over each layer pair's connections",
                 units="weight units per batch", **pairs_axis)
-        _append(g, "mean_abs_dw", np.array([r.update.mean_abs_dw for r in rows]),
+        append_rows(g, "mean_abs_dw", np.array([r.update.mean_abs_dw for r in rows]),
                 description="mean |ΔW| over each layer pair's connections (before the learning rate)", **pairs_axis)
-        _append(g, "train_error", np.array([r.errors / r.examples for r in rows]),
+        append_rows(g, "train_error", np.array([r.errors / r.examples for r in rows]),
                 description="fraction of the batch misclassified at the free equilibrium")
-        _append(g, "cost", np.array([r.cost for r in rows]), description="mean ‖y − y_target‖² over the batch")
-        _append(g, "beta", np.array([r.beta for r in rows]), description="signed β of the batch's weakly-clamped phase")
-        _append(g, "epoch", np.full(len(rows), record.epoch), description="epoch of each batch")
+        append_rows(g, "cost", np.array([r.cost for r in rows]), description="mean ‖y − y_target‖² over the batch")
+        append_rows(g, "beta", np.array([r.beta for r in rows]), description="signed β of the batch's weakly-clamped phase")
+        append_rows(g, "epoch", np.full(len(rows), record.epoch), description="epoch of each batch")
         self._batch_rows = []
         g = self.file["metrics/epoch"]
         for name, description in EPOCH_METRICS.items():
-            _append(g, name, np.array([getattr(record, name)]), description=description)
+            append_rows(g, name, np.array([getattr(record, name)]), description=description)
         self._epochs_done += 1
         self.file.attrs["epochs_completed"] = self._epochs_done
         self.file.flush()

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.directed.train import DirectedEpoch, DirectedObserver, DirectedRun
-from neurosim.recorder import RunRecorder, _append
+from neurosim.h5io import append_rows
+from neurosim.recorder import RunRecorder
 
 DIRECTED_METRICS = {
     "mse": "mean over the task's examples of (ŷ − y)² at the free equilibrium from rest, after the epoch",
@@ -35,7 +36,7 @@ class DirectedRecorder(RunRecorder, DirectedObserver):
     def on_epoch_end(self, record: DirectedEpoch) -> None:
         g = self.file["metrics/epoch"]
         for name, description in DIRECTED_METRICS.items():
-            _append(g, name, np.array([getattr(record, name)]), description=description)
+            append_rows(g, name, np.array([getattr(record, name)]), description=description)
         self._epochs_done += 1
         self.file.attrs["epochs_completed"] = self._epochs_done
         self.file.flush()
