@@ -1,4 +1,6 @@
-"""Appendable HDF5 datasets: chunked, gzip-compressed, grown along their first axis.
+"""Appendable HDF5 datasets: chunked, gzip-compressed (level 1: device states and weights are
+noisy floats that higher levels shrink no further, only slower), grown
+along their first axis.
 
 A chunk holds whole rows (events): as many as fit in ``CHUNK_BYTES``, at least one and
 at most ``MAX_CHUNK_ROWS``. Appending a row never makes the library recompress earlier
@@ -21,7 +23,7 @@ def create_appendable(group: h5py.Group, name: str, row_shape: tuple[int, ...], 
     row_bytes = max(1, int(np.prod(row_shape, dtype=np.int64)) * dtype.itemsize)
     chunk_rows = int(min(MAX_CHUNK_ROWS, max(1, CHUNK_BYTES // row_bytes)))
     ds = group.create_dataset(name, shape=(0, *row_shape), maxshape=(None, *row_shape), dtype=dtype,
-                              chunks=(chunk_rows, *row_shape), compression="gzip", shuffle=True)
+                              chunks=(chunk_rows, *row_shape), compression="gzip", compression_opts=1, shuffle=True)
     ds.attrs.update(attrs)
     return ds
 
