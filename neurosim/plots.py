@@ -21,6 +21,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from neurosim.errors import NeurosimError  # noqa: E402
 from neurosim.runs import Run  # noqa: E402
@@ -86,7 +87,9 @@ def errors(runs: list[Run]) -> plt.Figure:
             epochs = np.arange(1, len(train) + 1)
             marker = "o" if len(epochs) < 3 else None
             ax.plot(epochs, 100 * train, color=f"C{k}", marker=marker, label=f"{label} — train")
-            ax.plot(epochs, 100 * test, color=f"C{k}", ls="--", marker=marker, label=f"{label} — test")
+            ax.plot(epochs, 100 * test, color=f"C{k}", ls="--", marker=marker, mfc="white",
+                    label=f"{label} — test")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel("error (%)")
         ax.set_title("Training (solid) and test (dashed) error")

@@ -23,7 +23,7 @@ import numpy as np
 
 from neurosim.controllers import Probe
 from neurosim.errors import ConfigError
-from neurosim.h5io import append_rows
+from neurosim.h5io import append_rows, create_appendable
 from neurosim.network import Network
 from neurosim.scenario import Scenario, TraceConfig, parse_selection, selected
 from neurosim.topology import LayerPair, pair_name
@@ -245,20 +245,15 @@ class Tracer(Probe, Observer):
                              "when": CADENCE_INFO[rule.cadence],
                              "coordinates": list(COORDINATES[rule.cadence])})
             for name in COORDINATES[rule.cadence]:
-                ds = rg.create_dataset(name, shape=(0,), maxshape=(None,), chunks=True,
-                                       dtype=np.int8 if name == "phase" else np.int32)
-                ds.attrs["description"] = COORDINATE_INFO[name]
-                ds.attrs["axes"] = "event"
+                ds = create_appendable(rg, name, (), np.int8 if name == "phase" else np.int32,
+                                       description=COORDINATE_INFO[name], axes="event")
                 if name == "phase":
                     ds.attrs["phase_names"] = list(PHASES)
             if rule.bank in SYNAPSE_BANKS:
                 for pair in topo.pairs:
                     a, b = pair
                     shape = (topo.layer_sizes[a], topo.layer_sizes[b])
-                    ds = rg.create_dataset(pair_name(pair), shape=(0, *shape), maxshape=(None, *shape),
-                                           dtype=network.synapses.dtype, chunks=True, compression="gzip",
-                                           shuffle=True)
-                    ds.attrs.update({
+                    create_appendable(rg, pair_name(pair), shape, network.synapses.dtype, **{
                         "axes": f"event, neuron of layer {a}, neuron of layer {b}",
                         "layer_pair": pair_name(pair), "pre_layer": a, "post_layer": b,
                         "units": units, "description": f"{what}, layer pair {pair_name(pair)}",
@@ -267,9 +262,7 @@ class Tracer(Probe, Observer):
                 continue
             columns = topo.n_state
             shape = (columns,) if rule.bank == "bias" else (len(rule.samples), columns)
-            ds = rg.create_dataset("values", shape=(0, *shape), maxshape=(None, *shape), dtype=network.neurons.dtype,
-                                   chunks=True, compression="gzip", shuffle=True)
-            ds.attrs.update({
+            ds = create_appendable(rg, "values", shape, network.neurons.dtype, **{
                 "axes": "event, neuron" if rule.bank == "bias" else "event, sample, neuron",
                 "units": units, "description": what,
                 "neuron_layer": neuron_layer, "neuron_index": neuron_index,
