@@ -11,6 +11,7 @@ import yaml
 import neurosim
 from neurosim import plots
 from neurosim.cli import main
+from test_cli import run_cli
 
 BASE = {
     "seed": 3,
@@ -18,15 +19,6 @@ BASE = {
     "dynamics": {"t_free": 5, "t_clamped": 2},
     "training": {"epochs": 2, "batch_size": 10, "learning_rate": 0.05},
 }
-
-
-def run_cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["neurosim", *map(str, args)])
-    with pytest.raises(SystemExit) as info:
-        main()
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return info.value.code, out.out, out.err
 
 
 @pytest.fixture(scope="module")
