@@ -44,15 +44,16 @@ def leaky_integrate_quantised(s, r, current, epsilon, out_start, nudge, target, 
     batch, width = s.shape
     keep = 1.0 - epsilon
     p_adc, p_state, p_dac = params[0], params[1], params[2]
-    g_adc, g_state, g_dac = states[0], states[1], states[2]
+    g_adc, g_state, g_dac = states[0, 0], states[1, 0], states[2, 0]
     for k in range(batch):
         for i in range(width):
-            drive = quantise_value(current[k, i], p_adc, g_adc)
+            drive, g_adc = quantise_value(current[k, i], p_adc, g_adc)
             if i >= out_start:
                 drive += nudge * (target[k, i - out_start] - s[k, i])
-            v = quantise_value(_euler(s[k, i], drive, keep, epsilon), p_state, g_state)
+            v, g_state = quantise_value(_euler(s[k, i], drive, keep, epsilon), p_state, g_state)
             s[k, i] = v
-            r[k, i] = quantise_value(v, p_dac, g_dac)
+            r[k, i], g_dac = quantise_value(v, p_dac, g_dac)
+    states[0, 0], states[1, 0], states[2, 0] = g_adc, g_state, g_dac
 
 
 @numba.njit(cache=True, nogil=True)
@@ -67,6 +68,7 @@ def apply_quantised_update(w, dw, rate, symmetric, p_weight, g_weight, p_update,
     """
     rows, cols = w.shape
     lost = nonzero = 0
+    g_w, g_u = g_weight[0], g_update[0]
     for i in range(rows):
         for j in range(i if symmetric else 0, cols):
             change = dw[i, j]
@@ -74,12 +76,14 @@ def apply_quantised_update(w, dw, rate, symmetric, p_weight, g_weight, p_update,
                 continue
             nonzero += 1
             old = w[i, j]
-            new = quantise_value(old + quantise_value(rate * change, p_update, g_update), p_weight, g_weight)
+            step, g_u = quantise_value(rate * change, p_update, g_u)
+            new, g_w = quantise_value(old + step, p_weight, g_w)
             w[i, j] = new
             if symmetric:
                 w[j, i] = new
             if w[i, j] == old:
                 lost += 1
+    g_weight[0], g_update[0] = g_w, g_u
     return lost, nonzero
 
 

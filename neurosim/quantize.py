@@ -14,11 +14,11 @@ units); the paper's 17 levels would need 5 bits.
 
 Values outside the range saturate at its first or last level (no wrap-around). Rounding
 maps the scaled value k = (x − lo)/Δ to an integer: ``nearest`` (halves up),
-``truncate`` (towards −∞) or ``stochastic`` (up with probability k − ⌊k⌋, so the result
-is unbiased: E[q(x)] = x inside the range). A value within 10⁻³ Δ of a level counts as
-that level in every mode, so a stored level survives a float32 round trip unchanged
-(idempotence). ``ideal`` (``bits`` = None) is the identity and costs nothing: the array
-itself is returned.
+``truncate`` (towards −∞; a value within 2⁻⁶ Δ below a level counts as that level, so a
+level stored in float32 reads back unchanged) or ``stochastic`` (up with probability
+k − ⌊k⌋, so the result is unbiased: E[q(x)] = x inside the range; a level stored in
+float32 is off by at most 2^(b−24) Δ, and moves with that probability). ``ideal``
+(``bits`` = None) is the identity and costs nothing: the array itself is returned.
 
 Stochastic rounding draws from a SplitMix64 generator held by each quantiser (one 64-bit
 word of state, seeded from the scenario's ``stochastic_rounding`` stream), advanced inside
@@ -33,10 +33,14 @@ import numpy as np
 from neurosim.streams import stream
 
 ROUNDING = ("nearest", "truncate", "stochastic")
-"""Rounding modes, in the order of their codes inside the kernels."""
+"""Rounding modes."""
 
-SNAP = 1e-3
-"""A value within SNAP·Δ of a level is that level (float32 round trips stay idempotent)."""
+SNAP = 2.0 ** -6
+"""``truncate`` counts a value within SNAP·Δ below a level as that level, so that a level
+stored in float32 (off by at most 2^(b−24)·Δ for b ≤ 18 bits) is read back unchanged."""
+
+_OFFSET = {"nearest": 0.5, "truncate": SNAP, "stochastic": -1.0}
+"""k = ⌊(x − lo)/Δ + offset⌋; a negative offset means 'draw it uniformly from [0, 1)'."""
 
 IDEAL_PARAMS = np.array([0.0, 1.0, 1.0, -1.0, 0.0])
 """Kernel parameters of an ideal point: top level −1 marks 'pass through'."""
@@ -47,50 +51,51 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 
 
 @numba.njit(inline="always")
-def uniform(state):  # pragma: no cover - compiled
-    """Next uniform number in [0, 1) from SplitMix64 state ``state[0]`` (advanced in place)."""
-    z = state[0] + _GOLDEN
-    state[0] = z
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
+def uniform(g):  # pragma: no cover - compiled
+    """SplitMix64: (a uniform number in [0, 1), the next state) from state ``g`` (uint64).
+
+    Kernels keep ``g`` in a local variable and write it back once at the end: a store to
+    the state array inside an element loop would stop the compiler from optimising it.
+    """
+    g = g + _GOLDEN
+    z = (g ^ (g >> np.uint64(30))) * _MIX1
     z = (z ^ (z >> np.uint64(27))) * _MIX2
     z = z ^ (z >> np.uint64(31))
-    return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0), g
 
 
 @numba.njit(inline="always")
-def quantise_value(x, params, state):  # pragma: no cover - compiled
-    """One value through a quantiser with kernel parameters ``params`` = [lo, Δ, 1/Δ, top, mode].
+def quantise_value(x, params, g):  # pragma: no cover - compiled
+    """One value through a quantiser with kernel parameters ``params`` = [lo, Δ, 1/Δ, top, offset].
 
-    Returns lo + k·Δ with k ∈ {0 … top} chosen by the rounding mode; x itself when top < 0
-    (ideal). NaN stays NaN.
+    Returns (lo + k·Δ, next generator state) with k = ⌊(x − lo)/Δ + offset⌋ clipped to
+    {0 … top}: offset ½ is nearest rounding, SNAP truncation, a uniform draw stochastic
+    rounding (P(round up) = the fractional part, so E[k] = (x − lo)/Δ). x itself when
+    top < 0 (ideal). NaN stays NaN.
     """
     top = params[3]
     if top < 0.0:
-        return x
-    k = (x - params[0]) * params[2]
-    near = np.floor(k + 0.5)
-    if abs(k - near) <= SNAP:
-        k = near
-    elif params[4] == 0.0:
-        k = near
-    elif params[4] == 1.0:
-        k = np.floor(k)
-    else:
-        low = np.floor(k)
-        k = low + 1.0 if uniform(state) < k - low else low
+        return x, g
+    offset = params[4]
+    if offset < 0.0:
+        offset, g = uniform(g)
+    k = np.floor((x - params[0]) * params[2] + offset)
     if k < 0.0:
         k = 0.0
     elif k > top:
         k = top
-    return params[0] + k * params[1]
+    return params[0] + k * params[1], g
 
 
 @numba.njit(cache=True, nogil=True)
 def quantise_array(x, out, params, state):  # pragma: no cover - compiled
-    """``out`` ← q(``x``) element by element (x and out may be the same array)."""
+    """``out`` ← q(``x``) element by element (x and out may be the same array); ``state``
+    holds the generator state (one uint64), advanced in place."""
     flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+    g = state[0]
     for i in range(flat_x.size):
-        flat_out[i] = quantise_value(flat_x[i], params, state)
+        flat_out[i], g = quantise_value(flat_x[i], params, g)
+    state[0] = g
 
 
 class Quantiser:
@@ -115,7 +120,7 @@ class Quantiser:
             self.params = IDEAL_PARAMS.copy()
         else:
             step = (self.hi - self.lo) / (2 ** bits if signed else 2 ** bits - 1)
-            self.params = np.array([self.lo, step, 1.0 / step, 2.0 ** bits - 1.0, float(ROUNDING.index(rounding))])
+            self.params = np.array([self.lo, step, 1.0 / step, 2.0 ** bits - 1.0, _OFFSET[rounding]])
 
     @property
     def ideal(self) -> bool:
