@@ -34,7 +34,8 @@ class UpdateStats:
     """Mean |ΔW| (before the learning rate) over the pair's connections."""
     lost_fraction: np.ndarray | None = None
     """Quantised weights only: fraction of the pair's connections with ΔW ≠ 0 whose stored
-    weight did not change (the update fell below the weight resolution); None when ideal."""
+    weight did not change (the update fell below the weight resolution); NaN for a pair
+    that had no ΔW ≠ 0; None when ideal."""
 
 
 class Probe:

@@ -176,7 +176,7 @@ class SynapseBank:
 
         Returns, when quantised, per pair (in ``corrections`` order) the fraction of the
         connections with ΔW ≠ 0 whose stored weight stayed unchanged (the update fell below
-        the resolution); None when ideal.
+        the resolution; NaN for a pair without any ΔW ≠ 0); None when ideal.
         """
         if not self.quantised:
             for pair, dw in corrections.items():
@@ -186,4 +186,5 @@ class SynapseBank:
         counts = np.array([apply_quantised_update(self.weights[(a, b)], dw, rates[(a, b)], a == b, q.weight.params,
                                                   q.weight.state, q.update.params, q.update.state)
                            for (a, b), dw in corrections.items()], dtype=np.float64)
-        return counts[:, 0] / np.maximum(counts[:, 1], 1.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(counts[:, 1] > 0, counts[:, 0] / counts[:, 1], np.nan)

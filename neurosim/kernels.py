@@ -5,7 +5,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from neurosim.quantize import quantise_value
+from neurosim.quantize import quantise_fixed, quantise_value
 
 
 @numba.njit(inline="always")
@@ -44,6 +44,20 @@ def leaky_integrate_quantised(s, r, current, epsilon, out_start, nudge, target, 
     batch, width = s.shape
     keep = 1.0 - epsilon
     p_adc, p_state, p_dac = params[0], params[1], params[2]
+    if p_adc[4] >= 0.0 and p_state[4] >= 0.0 and p_dac[4] >= 0.0:  # no stochastic point: no generator
+        o_adc, o_state, o_dac = p_adc[4], p_state[4], p_dac[4]
+        for k in range(batch):
+            for i in range(out_start):
+                v = quantise_fixed(_euler(s[k, i], quantise_fixed(current[k, i], p_adc, o_adc), keep, epsilon),
+                                   p_state, o_state)
+                s[k, i] = v
+                r[k, i] = quantise_fixed(v, p_dac, o_dac)
+            for i in range(out_start, width):
+                drive = quantise_fixed(current[k, i], p_adc, o_adc) + nudge * (target[k, i - out_start] - s[k, i])
+                v = quantise_fixed(_euler(s[k, i], drive, keep, epsilon), p_state, o_state)
+                s[k, i] = v
+                r[k, i] = quantise_fixed(v, p_dac, o_dac)
+        return
     g_adc, g_state, g_dac = states[0, 0], states[1, 0], states[2, 0]
     for k in range(batch):
         for i in range(width):

@@ -65,26 +65,33 @@ def uniform(g):  # pragma: no cover - compiled
 
 
 @numba.njit(inline="always")
-def quantise_value(x, params, g):  # pragma: no cover - compiled
-    """One value through a quantiser with kernel parameters ``params`` = [lo, Δ, 1/Δ, top, offset].
+def quantise_fixed(x, params, offset):  # pragma: no cover - compiled
+    """lo + k·Δ with k = ⌊(x − lo)/Δ + offset⌋ clipped to {0 … top}; x itself when top < 0 (ideal).
 
-    Returns (lo + k·Δ, next generator state) with k = ⌊(x − lo)/Δ + offset⌋ clipped to
-    {0 … top}: offset ½ is nearest rounding, SNAP truncation, a uniform draw stochastic
-    rounding (P(round up) = the fractional part, so E[k] = (x − lo)/Δ). x itself when
-    top < 0 (ideal). NaN stays NaN.
+    ``params`` = [lo, Δ, 1/Δ, top, mode offset]. NaN stays NaN.
     """
     top = params[3]
     if top < 0.0:
-        return x, g
-    offset = params[4]
-    if offset < 0.0:
-        offset, g = uniform(g)
+        return x
     k = np.floor((x - params[0]) * params[2] + offset)
     if k < 0.0:
         k = 0.0
     elif k > top:
         k = top
-    return params[0] + k * params[1], g
+    return params[0] + k * params[1]
+
+
+@numba.njit(inline="always")
+def quantise_value(x, params, g):  # pragma: no cover - compiled
+    """One value through a quantiser: (q(x), next generator state).
+
+    The offset is the mode's (½ nearest, SNAP truncation) or, for stochastic rounding, a
+    uniform draw, so P(round up) = the fractional part and E[k] = (x − lo)/Δ.
+    """
+    offset = params[4]
+    if offset < 0.0:
+        offset, g = uniform(g)
+    return quantise_fixed(x, params, offset), g
 
 
 @numba.njit(cache=True, nogil=True)
