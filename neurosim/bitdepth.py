@@ -11,6 +11,7 @@ error stays within ``margin`` of the reference.
 from __future__ import annotations
 
 import csv
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +65,9 @@ def _setting(run: TrainingRun, rounding: str, bits: int | None) -> Setting:
     last = run.epochs[-1]
     per_epoch = len(run.batches) // len(run.epochs)
     lost = [b.update.lost_fraction for b in run.batches[-per_epoch:] if b.update.lost_fraction is not None]
-    fraction = np.nanmean(lost, axis=0) if lost else np.full(len(run.layer_pairs), np.nan)
+    with warnings.catch_warnings():  # a pair that never had an update stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fraction = np.nanmean(lost, axis=0) if lost else np.full(len(run.layer_pairs), np.nan)
     return Setting(rounding, bits, last.test_error, last.train_error, fraction)
 
 

@@ -120,3 +120,20 @@ def test_16_bits_train_like_float_and_2_bit_weights_do_not(small_data):
     assert abs(sixteen - reference) <= 0.03
     assert two.epochs[-1].test_error >= reference + 0.2
     assert two.batches[-1].update.lost_fraction.min() == 1.0  # every update below half a step
+
+
+def test_bitdepth_command_writes_tables_and_plot(tmp_path):
+    from click.testing import CliRunner
+
+    from neurosim.cli import cli
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("seed: 1\ndata: {train_size: 100, test_size: 40}\ntopology: {sizes: [784, 20, 10]}\n"
+                        "dynamics: {t_free: 10, t_clamped: 4}\ntraining: {epochs: 1}\n")
+    result = CliRunner().invoke(cli, ["bitdepth", str(scenario), "--bits", "2,16", "--rounding", "nearest",
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    rows = (tmp_path / "out" / "bitdepth.csv").read_text().splitlines()
+    assert rows[0].startswith("signal,rounding,bits,test_error") and len(rows) == 1 + 3
+    assert (tmp_path / "out" / "bitdepth.png").stat().st_size > 0
+    assert "Lowest bit depth within" in (tmp_path / "out" / "bitdepth.md").read_text()
