@@ -135,7 +135,7 @@ def _roundings(ctx, param, value: str) -> list[str]:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--signal", type=click.Choice(list(SIGNALS)), default="weights", show_default=True,
               help="Which signal's quantisation points to vary.")
-@click.option("--bits", "bits", default="2,3,4,6,8,10,12", show_default=True, callback=_int_list,
+@click.option("--bits", "bits", default="2,4,6,8,10,12,14", show_default=True, callback=_int_list,
               help="Comma-separated bit depths.")
 @click.option("--rounding", "roundings", default="nearest,stochastic", show_default=True, callback=_roundings,
               help="Comma-separated rounding modes.")
