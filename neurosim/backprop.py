@@ -98,14 +98,14 @@ class Backpropagation:
         """Apply W ← W + α ΔW and b ← b − α ⟨δ⟩."""
         neurons, synapses = self.network.neurons, self.network.synapses
         corrections = self.gradients(x)
-        synapses.apply(corrections, self.rates)
-        neurons.bias -= self.bias_rates * neurons.ubeta.mean(axis=0)
+        lost = synapses.apply(corrections, self.rates)
+        neurons.update_bias(-self.bias_rates * neurons.ubeta.mean(axis=0))
         for probe in self.probes:
             probe.on_update(corrections, self.network)
         for pair, weights in synapses.weights.items():
             check_finite(weights, "update", f"weights of layer pair {pair_name(pair)}")
         check_finite(neurons.bias, "update", "bias")
-        return update_stats(corrections, self.rates, self.pairs, self.connections)
+        return update_stats(corrections, self.rates, self.pairs, self.connections, lost)
 
     def train_batch(self, x: np.ndarray, target: np.ndarray, start: np.ndarray,
                     beta: float) -> tuple[None, np.ndarray, UpdateStats]:

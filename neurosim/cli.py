@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from neurosim import bitdepth as bit_depth
 from neurosim.datasets import load_dataset
 from neurosim.directed.cli import directed_study, run_directed
 from neurosim.errors import ConfigError, NeurosimError
@@ -221,6 +222,50 @@ def plot(runs: tuple[str, ...], kind: str, out: str, pairs: str, neurons: tuple[
             raise click.UsageError("--kind trace draws one run")
         fig = plots.trace(loaded[0], [_neuron(n) for n in neurons] or None, epoch, sample, pairs)
     click.echo(f"wrote {plots.save(fig, out)}")
+
+
+def _int_list(ctx, param, value: str) -> list[int]:
+    try:
+        numbers = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of integers") from None
+    if not numbers or min(numbers) < 1:
+        raise click.BadParameter("give bit depths ≥ 1, e.g. 2,3,4,6,8")
+    return sorted(set(numbers))
+
+
+def _roundings(ctx, param, value: str) -> list[str]:
+    modes = [v.strip() for v in value.split(",") if v.strip()]
+    bad = [m for m in modes if m not in ("nearest", "stochastic", "truncate")]
+    if bad or not modes:
+        raise click.BadParameter(f"unknown rounding {', '.join(bad)}; use nearest, stochastic, truncate")
+    return modes
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--signal", type=click.Choice(list(bit_depth.SIGNALS)), default="weights", show_default=True,
+              help="Which signal's quantisation points to vary.")
+@click.option("--bits", "bits", default="2,4,6,8,10,12,14", show_default=True, callback=_int_list,
+              help="Comma-separated bit depths.")
+@click.option("--rounding", "roundings", default="nearest,stochastic", show_default=True, callback=_roundings,
+              help="Comma-separated rounding modes.")
+@click.option("--margin", type=click.FloatRange(min=0.0), default=0.02, show_default=True,
+              help="Tolerated test-error increase over float (fraction, 0.02 = 2 points).")
+@click.option("--out", type=click.Path(file_okay=False), help="Output directory [default: runs/<file name>-bitdepth].")
+@click.option("--max-batches", type=click.IntRange(min=1), help="Limit training and test batches per epoch.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override one scenario key.")
+def bitdepth(file: str, signal: str, bits: list[int], roundings: list[str], margin: float, out: str | None,
+             max_batches: int | None, overrides: tuple[str, ...]) -> None:
+    """Train a scenario at several bit depths of one signal; write a table (CSV, Markdown) and a plot."""
+    scenario, dataset, _ = _prepare(file, overrides)
+    out_dir = Path(out) if out else Path("runs") / f"{Path(file).stem}-bitdepth"
+    click.echo(f"{scenario.name}: {signal} at {','.join(map(str, bits))} bits, rounding {','.join(roundings)}, "
+               f"{1 + len(bits) * len(roundings)} trainings of {scenario.training.epochs} epoch(s)")
+    settings, pairs = bit_depth.study(scenario, dataset, signal, bits, roundings, max_batches, report=click.echo)
+    click.echo("\n" + bit_depth.write_tables(settings, pairs, signal, margin, out_dir))
+    bit_depth.plot(settings, signal, margin, f"{scenario.name}: {signal}", out_dir / "bitdepth.png")
+    click.echo(f"tables and plot: {out_dir}/bitdepth.{{csv,md,png}}")
 
 
 def main() -> None:

@@ -32,6 +32,10 @@ class UpdateStats:
     """Root-mean-square of the applied correction α·ΔW over the pair's connections."""
     mean_abs_dw: np.ndarray
     """Mean |ΔW| (before the learning rate) over the pair's connections."""
+    lost_fraction: np.ndarray | None = None
+    """Quantised weights only: fraction of the pair's connections with ΔW ≠ 0 whose stored
+    weight did not change (the update fell below the weight resolution); NaN for a pair
+    that had no ΔW ≠ 0; None when ideal."""
 
 
 class Probe:
@@ -71,7 +75,7 @@ class EquilibriumPropagation:
         The input current and the bias are constant while x is clamped: computed once.
         """
         neurons, synapses = self.network.neurons, self.network.synapses
-        drive = synapses.input_currents(x)
+        drive = synapses.input_currents(neurons.send(x))
         drive += neurons.bias
         current = np.empty_like(drive)
         for step in range(steps):
@@ -108,12 +112,12 @@ class EquilibriumPropagation:
         """Read U0 and Uβ, apply ΔW (eq. 7) and Δb (eq. 8) scaled by the learning rates."""
         neurons, synapses = self.network.neurons, self.network.synapses
         r0, rbeta = neurons.u0, neurons.ubeta  # ρ(U) = U: memory cells hold states in [0, 1]
-        corrections = synapses.corrections(x, r0, rbeta, beta)
-        synapses.apply(corrections, self.rates)
-        neurons.bias += self.bias_rates * ((rbeta - r0).mean(axis=0) / neurons.dtype.type(beta))
+        corrections = synapses.corrections(neurons.send(x), r0, rbeta, beta)
+        lost = synapses.apply(corrections, self.rates)
+        neurons.update_bias(self.bias_rates * ((rbeta - r0).mean(axis=0) / neurons.dtype.type(beta)))
         for probe in self.probes:
             probe.on_update(corrections, self.network)
-        stats = update_stats(corrections, self.rates, self.pairs, self.connections)
+        stats = update_stats(corrections, self.rates, self.pairs, self.connections, lost)
         for pair, weights in synapses.weights.items():
             check_finite(weights, "update", f"weights of layer pair {pair[0]}-{pair[1]}")
         check_finite(neurons.bias, "update", "bias")
@@ -139,12 +143,14 @@ class EquilibriumPropagation:
 
 
 def update_stats(corrections: dict[LayerPair, np.ndarray], rates: dict[LayerPair, float],
-                 pairs: list[LayerPair], connections: np.ndarray) -> UpdateStats:
-    """RMS of α·ΔW and mean |ΔW| per layer pair, over each pair's existing connections."""
+                 pairs: list[LayerPair], connections: np.ndarray, lost: np.ndarray | None = None) -> UpdateStats:
+    """RMS of α·ΔW and mean |ΔW| per layer pair, over each pair's existing connections;
+    ``lost`` is what :meth:`SynapseBank.apply` returned."""
     return UpdateStats(
         rms_correction=np.array([rates[p] * np.sqrt(np.square(corrections[p], dtype=np.float64).sum() / n)
                                  for p, n in zip(pairs, connections)]),
         mean_abs_dw=np.array([np.abs(corrections[p]).sum(dtype=np.float64) / n for p, n in zip(pairs, connections)]),
+        lost_fraction=lost,
     )
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.kernels import leaky_integrate
+from neurosim.device_spec import Quantisers
+from neurosim.kernels import apply_quantised_update, leaky_integrate, leaky_integrate_quantised
 from neurosim.topology import LayerPair, Topology
 
 
@@ -18,10 +19,19 @@ class NeuronBank:
     Holds per neuron the state s ∈ [0, 1], the bias b and two memory cells: U0 (written at
     the end of the free phase) and Uβ (end of the weakly-clamped phase). States are stored
     as one array (batch × neurons) with the hidden layers first and the output layer last.
+
+    ``quantisers`` (default all ideal) set the precision of the current ADC, the state, the
+    activation DAC, the memory cells and the bias; with the first three ideal a step runs
+    the float kernel, otherwise the fused quantised one, which also keeps the DAC output
+    r = q_ρ(s) in its own array.
     """
 
-    def __init__(self, topology: Topology, dtype=np.float32):
+    def __init__(self, topology: Topology, dtype=np.float32, quantisers: Quantisers | None = None):
         self.dtype = np.dtype(dtype)
+        self.q = quantisers or Quantisers.ideal()
+        self.fused = not (self.q.current.ideal and self.q.state.ideal and self.q.activation.ideal)
+        self.step_params = np.stack([self.q.current.params, self.q.state.params, self.q.activation.params])
+        self.step_states = np.stack([self.q.current.state, self.q.state.state, self.q.activation.state])
         self.slices = topology.state_slices()
         self.size = topology.n_state
         self.out_start = self.slices[topology.output_layer].start
@@ -29,20 +39,32 @@ class NeuronBank:
         self.s = np.zeros((0, self.size), dtype=self.dtype)
         self.u0 = np.zeros_like(self.s)
         self.ubeta = np.zeros_like(self.s)
+        self.r = self.s
 
     def load(self, state: np.ndarray) -> None:
-        """Set the state of every neuron (one row per example of the batch)."""
+        """Set the state of every neuron (one row per example of the batch), through q_s."""
         if self.s.shape != state.shape:
             self.s = np.empty(state.shape, dtype=self.dtype)
         self.s[...] = state
+        if self.fused:
+            self.q.state.inplace(self.s)
+            if self.r is self.s or self.r.shape != self.s.shape:
+                self.r = np.empty_like(self.s)
+            self.r[...] = self.send(self.s)
+
+    def send(self, values: np.ndarray) -> np.ndarray:
+        """What the activation DAC drives onto the synapses for ``values`` in [0, 1]: q_ρ(values)
+        (the array itself when the DAC is ideal). Used for the clamped inputs."""
+        return self.q.activation(values)
 
     def activation(self) -> np.ndarray:
-        """ρ(s), the signal each neuron drives onto its synapses.
+        """ρ(s) as driven onto the synapses.
 
         The state never leaves [0, 1] (every step clips it), where ρ is the identity, so
-        this is the state array itself: no copy, no extra pass.
+        with an ideal DAC this is the state array itself: no copy, no extra pass. With a
+        quantised step it is the DAC output the fused kernel wrote.
         """
-        return self.s
+        return self.r if self.fused else self.s
 
     def integrate(self, current: np.ndarray, epsilon: float, nudge: float = 0.0,
                   target: np.ndarray | None = None) -> None:
@@ -52,15 +74,29 @@ class NeuronBank:
         """
         if target is None:
             target = np.zeros((self.s.shape[0], self.size - self.out_start), dtype=self.dtype)
-        leaky_integrate(self.s, current, epsilon, self.out_start, nudge, target)
+        if self.fused:
+            leaky_integrate_quantised(self.s, self.r, current, epsilon, self.out_start, nudge, target,
+                                      self.step_params, self.step_states)
+        else:
+            leaky_integrate(self.s, current, epsilon, self.out_start, nudge, target)
 
     def store_u0(self) -> None:
-        """Write every neuron's state into its U0 memory cell (end of the free phase)."""
-        self.u0 = self.s.copy()
+        """Write every neuron's state into its U0 memory cell (end of the free phase), through q_U."""
+        self.u0 = self._memory(self.s)
 
     def store_ubeta(self) -> None:
-        """Write every neuron's state into its Uβ memory cell (end of the weakly-clamped phase)."""
-        self.ubeta = self.s.copy()
+        """Write every neuron's state into its Uβ memory cell (end of the weakly-clamped phase), through q_U."""
+        self.ubeta = self._memory(self.s)
+
+    def _memory(self, s: np.ndarray) -> np.ndarray:
+        return s.copy() if self.q.memory.ideal else self.q.memory(s)
+
+    def update_bias(self, change: np.ndarray) -> None:
+        """Write the bias update α·Δb: b ← q_b(b + q_Δb(α·Δb)) (b ← b + α·Δb when ideal)."""
+        if self.q.bias.ideal and self.q.bias_update.ideal:
+            self.bias += change
+        else:
+            self.bias[...] = self.q.bias(self.bias + self.q.bias_update(change))
 
     def output(self) -> np.ndarray:
         """States of the output neurons."""
@@ -75,10 +111,17 @@ class SynapseBank:
     while the inputs are clamped; :meth:`input_currents` computes it once per phase.
     """
 
-    def __init__(self, topology: Topology, weights: dict[LayerPair, np.ndarray], dtype=np.float32):
+    def __init__(self, topology: Topology, weights: dict[LayerPair, np.ndarray], dtype=np.float32,
+                 quantisers: Quantisers | None = None):
         self.topology = topology
         self.dtype = np.dtype(dtype)
+        self.q = quantisers or Quantisers.ideal()
+        self.quantised = not (self.q.weight.ideal and self.q.update.ideal)
         self.weights = {pair: np.ascontiguousarray(w, dtype=self.dtype) for pair, w in weights.items()}
+        for (a, b), w in self.weights.items():  # stored weights start on the weight levels
+            self.q.weight.inplace(w)
+            if a == b and self.q.weight.rounding == "stochastic":  # keep W = Wᵀ
+                w[...] = np.triu(w) + np.triu(w, 1).T
         self.masks = {pair: (None if m is None else m.astype(self.dtype)) for pair, m in topology.masks.items()}
         self.slices = topology.state_slices()
         self.size = topology.n_state
@@ -127,7 +170,21 @@ class SynapseBank:
             out[(a, b)] = dw
         return out
 
-    def apply(self, corrections: dict[LayerPair, np.ndarray], rates: dict[LayerPair, float]) -> None:
-        """Write the update into every synapse: W ← W + α_ab ΔW."""
-        for pair, dw in corrections.items():
-            self.weights[pair] += self.dtype.type(rates[pair]) * dw
+    def apply(self, corrections: dict[LayerPair, np.ndarray], rates: dict[LayerPair, float]) -> np.ndarray | None:
+        """Write the update into every synapse: W ← W + α_ab ΔW, or with quantised weights or
+        updates W ← q_W(W + q_ΔW(α_ab ΔW)) in one fused pass per block.
+
+        Returns, when quantised, per pair (in ``corrections`` order) the fraction of the
+        connections with ΔW ≠ 0 whose stored weight stayed unchanged (the update fell below
+        the resolution; NaN for a pair without any ΔW ≠ 0); None when ideal.
+        """
+        if not self.quantised:
+            for pair, dw in corrections.items():
+                self.weights[pair] += self.dtype.type(rates[pair]) * dw
+            return None
+        q = self.q
+        counts = np.array([apply_quantised_update(self.weights[(a, b)], dw, rates[(a, b)], a == b, q.weight.params,
+                                                  q.weight.state, q.update.params, q.update.state)
+                           for (a, b), dw in corrections.items()], dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(counts[:, 1] > 0, counts[:, 0] / counts[:, 1], np.nan)

@@ -26,8 +26,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from neurosim.config import _section_at, config_errors, key_path, read_yaml, set_key
 from neurosim.errors import ConfigError
-from neurosim.scenario import Scenario, SweepConfig, _section_at, config_errors, key_path, read_yaml, scenario_from_dict, set_key
+from neurosim.scenario import Scenario, SweepConfig, scenario_from_dict
 
 # pydantic error types meaning "this value has the wrong type", whatever the other keys hold
 _TYPE_ERRORS = re.compile(r"(_type|_parsing|literal_error|model_attributes_type)$")

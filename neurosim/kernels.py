@@ -5,6 +5,15 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from neurosim.quantize import quantise_fixed, quantise_value
+
+
+@numba.njit(inline="always")
+def _euler(s, drive, keep, epsilon):  # pragma: no cover - compiled
+    """clip((1 − ε)s + ε·drive, 0, 1), with ``keep`` = 1 − ε."""
+    v = keep * s + epsilon * drive
+    return 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
+
 
 @numba.njit(cache=True, nogil=True, fastmath=False)
 def leaky_integrate(s, current, epsilon, out_start, nudge, target):  # pragma: no cover - compiled
@@ -18,12 +27,78 @@ def leaky_integrate(s, current, epsilon, out_start, nudge, target):  # pragma: n
     keep = 1.0 - epsilon
     for k in range(batch):
         for i in range(out_start):
-            v = keep * s[k, i] + epsilon * current[k, i]
-            s[k, i] = 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
+            s[k, i] = _euler(s[k, i], current[k, i], keep, epsilon)
         for i in range(out_start, width):
-            drive = current[k, i] + nudge * (target[k, i - out_start] - s[k, i])
-            v = keep * s[k, i] + epsilon * drive
-            s[k, i] = 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
+            s[k, i] = _euler(s[k, i], current[k, i] + nudge * (target[k, i - out_start] - s[k, i]), keep, epsilon)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=False)
+def leaky_integrate_quantised(s, r, current, epsilon, out_start, nudge, target, params, states):  # pragma: no cover
+    """The step of :func:`leaky_integrate` through the neuron's quantisation points, fused.
+
+    Per neuron, in one pass: the ADC reads the current, q_I(I); the nudge is added (output
+    neurons); the integrator's state is written through q_s; the DAC drives r = q_ρ(s) onto
+    the synapses. ``params``/``states`` hold the kernel parameters and generator states of
+    the points [current ADC, state, activation DAC] (:mod:`neurosim.quantize`).
+    """
+    batch, width = s.shape
+    keep = 1.0 - epsilon
+    p_adc, p_state, p_dac = params[0], params[1], params[2]
+    if p_adc[4] >= 0.0 and p_state[4] >= 0.0 and p_dac[4] >= 0.0:  # no stochastic point: no generator
+        o_adc, o_state, o_dac = p_adc[4], p_state[4], p_dac[4]
+        for k in range(batch):
+            for i in range(out_start):
+                v = quantise_fixed(_euler(s[k, i], quantise_fixed(current[k, i], p_adc, o_adc), keep, epsilon),
+                                   p_state, o_state)
+                s[k, i] = v
+                r[k, i] = quantise_fixed(v, p_dac, o_dac)
+            for i in range(out_start, width):
+                drive = quantise_fixed(current[k, i], p_adc, o_adc) + nudge * (target[k, i - out_start] - s[k, i])
+                v = quantise_fixed(_euler(s[k, i], drive, keep, epsilon), p_state, o_state)
+                s[k, i] = v
+                r[k, i] = quantise_fixed(v, p_dac, o_dac)
+        return
+    g_adc, g_state, g_dac = states[0, 0], states[1, 0], states[2, 0]
+    for k in range(batch):
+        for i in range(width):
+            drive, g_adc = quantise_value(current[k, i], p_adc, g_adc)
+            if i >= out_start:
+                drive += nudge * (target[k, i - out_start] - s[k, i])
+            v, g_state = quantise_value(_euler(s[k, i], drive, keep, epsilon), p_state, g_state)
+            s[k, i] = v
+            r[k, i], g_dac = quantise_value(v, p_dac, g_dac)
+    states[0, 0], states[1, 0], states[2, 0] = g_adc, g_state, g_dac
+
+
+@numba.njit(cache=True, nogil=True)
+def apply_quantised_update(w, dw, rate, symmetric, p_weight, g_weight, p_update, g_update):  # pragma: no cover
+    """W ← q_W(W + q_ΔW(α·ΔW)) in place, one pass.
+
+    Returns (lost, nonzero): how many connections with ΔW ≠ 0 kept their stored weight
+    unchanged, and how many had ΔW ≠ 0.
+
+    ``symmetric`` (an intralayer block): only the upper triangle is computed and mirrored,
+    so stochastic rounding keeps W = Wᵀ.
+    """
+    rows, cols = w.shape
+    lost = nonzero = 0
+    g_w, g_u = g_weight[0], g_update[0]
+    for i in range(rows):
+        for j in range(i if symmetric else 0, cols):
+            change = dw[i, j]
+            if change == 0.0:
+                continue
+            nonzero += 1
+            old = w[i, j]
+            step, g_u = quantise_value(rate * change, p_update, g_u)
+            new, g_w = quantise_value(old + step, p_weight, g_w)
+            w[i, j] = new
+            if symmetric:
+                w[j, i] = new
+            if w[i, j] == old:
+                lost += 1
+    g_weight[0], g_update[0] = g_w, g_u
+    return lost, nonzero
 
 
 def rho(s: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurosim.device_spec import Quantisers
 from neurosim.devices import NeuronBank, SynapseBank
 from neurosim.errors import ConfigError
 from neurosim.kernels import rho
@@ -23,8 +24,9 @@ class Network:
     synapses: SynapseBank
 
     @classmethod
-    def create(cls, topology: Topology, weights, dtype=np.float32) -> Network:
-        return cls(topology, NeuronBank(topology, dtype), SynapseBank(topology, weights, dtype))
+    def create(cls, topology: Topology, weights, dtype=np.float32, quantisers: Quantisers | None = None) -> Network:
+        """Banks for ``topology`` with initial ``weights``; ``quantisers`` default to all ideal."""
+        return cls(topology, NeuronBank(topology, dtype, quantisers), SynapseBank(topology, weights, dtype, quantisers))
 
     def energy(self, x: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Hopfield energy of each example (paper eq. 2), with u = (x, s):
@@ -54,7 +56,7 @@ def build_topology(scenario: Scenario) -> Topology:
 
 
 def build_network(scenario: Scenario, n_inputs: int | None = None, n_outputs: int | None = None) -> Network:
-    """Topology, initial weights (``init`` stream) and zero biases for ``scenario``.
+    """Topology, initial weights (``init`` stream), zero biases and the scenario's devices.
 
     ``n_inputs``/``n_outputs``, when given (from the data set), must match the first and
     last layer sizes.
@@ -68,4 +70,4 @@ def build_network(scenario: Scenario, n_inputs: int | None = None, n_outputs: in
     topology = build_topology(scenario)
     dtype = np.dtype(scenario.training.dtype)
     weights = initial_weights(topology, stream(scenario.seed, "init"), scenario.topology.nonadjacent_init, dtype)
-    return Network.create(topology, weights, dtype)
+    return Network.create(topology, weights, dtype, Quantisers.build(scenario.devices, scenario.seed))

@@ -1,11 +1,13 @@
 """Markdown reference of a configuration schema, written from its field declarations.
 
-``python -m neurosim.schema_docs > docs/scenario.md`` regenerates the scenario reference;
-a test keeps the committed file in step with the code.
+``python -m neurosim.schema_docs > docs/scenario.md`` regenerates the scenario reference,
+``python -m neurosim.schema_docs devices > docs/devices-reference.md`` the device-file
+reference; a test keeps the committed files in step with the code.
 """
 
 from __future__ import annotations
 
+import inspect
 import typing
 
 from pydantic import BaseModel
@@ -31,7 +33,7 @@ def _constraint(metadata) -> str:
 def markdown(model: type[BaseModel], prefix: str = "", heading: str = "##") -> str:
     """One table per section: key, type, default, meaning (the field's docstring)."""
     title = f"`{prefix.rstrip('.')}`" if prefix else model.__name__
-    lines = [f"{heading} {title}", "", (model.__doc__ or "").strip(), "",
+    lines = [f"{heading} {title}", "", inspect.cleandoc(model.__doc__ or ""), "",
              "| key | type | default | meaning |", "|---|---|---|---|"]
     nested = []
     for name, field in model.model_fields.items():
@@ -67,5 +69,16 @@ def scenario_reference() -> str:
             "do not edit by hand.\n\n" + markdown(Scenario))
 
 
+def devices_reference() -> str:
+    from neurosim.device_spec import DeviceSpec
+
+    return ("# Device file reference\n\n"
+            "Generated from the schema in `neurosim/device_spec.py` by "
+            "`python -m neurosim.schema_docs devices`; do not edit by hand. "
+            "What the points mean and how to use them: [devices.md](devices.md).\n\n" + markdown(DeviceSpec))
+
+
 if __name__ == "__main__":
-    print(scenario_reference(), end="")
+    import sys
+
+    print(devices_reference() if sys.argv[1:] == ["devices"] else scenario_reference(), end="")

@@ -1,0 +1,139 @@
+"""Device files: validation errors, quantised weight updates, ideal = float, bit depth vs accuracy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurosim.datasets import load_embedded
+from neurosim.device_spec import DeviceSpec, Quantisers, load_devices
+from neurosim.devices import SynapseBank
+from neurosim.errors import ConfigError
+from neurosim.scenario import load_scenario, scenario_from_dict
+from neurosim.topology import layered
+from neurosim.train import train
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.mark.parametrize("name", ["ideal", "analog-8bit", "analog-4bit", "analog-4bit-stochastic"])
+def test_shipped_device_files_are_valid(name):
+    spec = load_devices(ROOT / "devices" / f"{name}.yaml")
+    assert spec.name == name and spec.ideal == (name == "ideal")
+
+
+@pytest.mark.parametrize("text, key, reason", [
+    ("synapse: {weight: {bits: 0}}", "synapse.weight.bits", "greater than or equal to 1"),
+    ("neuron: {state: {bits: 4, range: [1.0, 0.0]}}", "neuron.state", "inverted"),
+    ("synapse: {update: {bits: 4, rounding: upward}}", "synapse.update.rounding", "'nearest', 'stochastic' or 'truncate'"),
+    ("synapse: {wieght: {bits: 4}}", "synapse.wieght", "unknown key (allowed here: weight, update, activation)"),
+    ("synapse: {weight: {bits: 4, range: [-1.0, 2.0]}}", "synapse.weight", "symmetric"),
+])
+def test_invalid_device_files_name_file_and_key(tmp_path, text, key, reason):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as exc:
+        load_devices(path)
+    assert exc.value.file == str(path) and exc.value.key_path == key and reason in exc.value.reason
+
+
+def test_scenario_device_file_and_overrides(tmp_path):
+    (tmp_path / "s.yaml").write_text("topology: {sizes: [4, 3, 2]}\ndevices: ../devs/d.yaml\n"
+                                     "device_overrides: {synapse.weight.bits: 3, neuron: {state: {rounding: truncate}}}\n")
+    (tmp_path.parent / "devs").mkdir(exist_ok=True)
+    (tmp_path.parent / "devs" / "d.yaml").write_text("synapse: {weight: {bits: 6}}\nneuron: {state: {bits: 5}}\n")
+    scenario = load_scenario(tmp_path / "s.yaml")
+    assert scenario.devices.synapse.weight.bits == 3
+    assert scenario.devices.neuron.state.bits == 5 and scenario.devices.neuron.state.rounding == "truncate"
+    with pytest.raises(ConfigError, match=r"s.yaml: device_overrides.synapse.weight.bitz: unknown key"):
+        load_scenario(tmp_path / "s.yaml", {"device_overrides.synapse.weight.bitz": 3})
+
+
+def _bank(bits: int, rounding: str, seed: int = 0) -> SynapseBank:
+    spec = DeviceSpec.model_validate({"synapse": {"weight": {"bits": bits, "rounding": rounding},
+                                                  "update": {"bits": bits, "rounding": rounding}}})
+    topology = layered([30, 40])
+    weights = {(0, 1): np.random.default_rng(1).uniform(-0.5, 0.5, (30, 40))}
+    return SynapseBank(topology, weights, np.float64, Quantisers.build(spec, seed))
+
+
+def test_nearest_update_below_half_a_step_leaves_weights_unchanged():
+    bank = _bank(4, "nearest")
+    step = bank.q.weight.step
+    before = bank.weights[(0, 1)].copy()
+    dw = np.random.default_rng(2).uniform(-1, 1, before.shape) * 0.49 * step / 0.01
+    lost = bank.apply({(0, 1): dw}, {(0, 1): 0.01})
+    assert np.array_equal(bank.weights[(0, 1)], before) and lost[0] == 1.0
+    bank.apply({(0, 1): np.full(before.shape, 0.51 * step / 0.01)}, {(0, 1): 0.01})
+    moved = bank.weights[(0, 1)] - before
+    assert np.allclose(moved[before < bank.q.weight.levels()[-1]], step)
+
+
+def test_stochastic_update_matches_alpha_dw_on_average():
+    """Mean weight change over 1,200 connections × 1 draw, α·ΔW = 0.3 step: each change is
+    0 or one step (Bernoulli 0.3), standard error of the mean step·sqrt(.21/1200) ≈ 0.013
+    step; 5 sigma is the tolerance."""
+    bank = _bank(6, "stochastic")
+    step = bank.q.weight.step
+    start = bank.weights[(0, 1)].copy()
+    rate = 0.02
+    bank.apply({(0, 1): np.full(start.shape, 0.3 * step / rate)}, {(0, 1): rate})
+    inside = start < bank.q.weight.levels()[-2]
+    mean = (bank.weights[(0, 1)] - start)[inside].mean()
+    assert abs(mean - 0.3 * step) < 5 * step * np.sqrt(0.21 / inside.sum())
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    return load_embedded(train_size=400, test_size=200)
+
+
+def _scenario(devices=None, overrides=None, **training):
+    content = {"seed": 2, "topology": {"sizes": [784, 40, 10]},
+               "dynamics": {"beta": 0.5, "t_free": 20, "t_clamped": 5},
+               "training": {"epochs": 2, "learning_rate": [0.1, 0.05], **training}}
+    if devices:
+        content["devices"] = devices
+    if overrides:
+        content["device_overrides"] = overrides
+    return scenario_from_dict(content, None, ROOT / "devices")
+
+
+def test_ideal_device_file_reproduces_the_float_simulation_exactly(small_data):
+    float_run = train(_scenario(), small_data)
+    ideal_run = train(_scenario("ideal.yaml"), small_data)
+    for pair, w in float_run.network.synapses.weights.items():
+        assert np.array_equal(w, ideal_run.network.synapses.weights[pair])
+    assert np.array_equal(float_run.network.neurons.bias, ideal_run.network.neurons.bias)
+    assert [e.test_error for e in float_run.epochs] == [e.test_error for e in ideal_run.epochs]
+
+
+def test_16_bits_train_like_float_and_2_bit_weights_do_not(small_data):
+    all16 = {f"{d}.{p}.bits": 16 for d, points in
+             {"synapse": ["weight", "update", "activation"],
+              "neuron": ["bias", "bias_update", "current", "state", "memory"]}.items() for p in points}
+    reference = train(_scenario(), small_data).epochs[-1].test_error
+    sixteen = train(_scenario(overrides=all16), small_data).epochs[-1].test_error
+    two = train(_scenario(overrides={"synapse.weight.bits": 2, "synapse.update.bits": 2}), small_data)
+    assert abs(sixteen - reference) <= 0.03
+    assert two.epochs[-1].test_error >= reference + 0.2
+    assert two.batches[-1].update.lost_fraction.min() == 1.0  # every update below half a step
+
+
+def test_bitdepth_command_writes_tables_and_plot(tmp_path):
+    from click.testing import CliRunner
+
+    from neurosim.cli import cli
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("seed: 1\ndata: {train_size: 100, test_size: 40}\ntopology: {sizes: [784, 20, 10]}\n"
+                        "dynamics: {t_free: 10, t_clamped: 4}\ntraining: {epochs: 1}\n")
+    result = CliRunner().invoke(cli, ["bitdepth", str(scenario), "--bits", "2,16", "--rounding", "nearest",
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    rows = (tmp_path / "out" / "bitdepth.csv").read_text().splitlines()
+    assert rows[0].startswith("signal,rounding,bits,test_error") and len(rows) == 1 + 3
+    assert (tmp_path / "out" / "bitdepth.png").stat().st_size > 0
+    assert "Lowest bit depth within" in (tmp_path / "out" / "bitdepth.md").read_text()
