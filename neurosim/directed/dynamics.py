@@ -10,6 +10,18 @@ Two vector fields, for the non-input neurons j:
 plus, on the outputs in the weakly-clamped phase, −β ∂C/∂s_j = 2β(y_j − s_j) with the
 cost C = ‖ŷ − y‖² (no ½, as in the Hopfield controller). One step, step size ε (units of
 the neuron time constant): s ← clip(s + ε·V(s), 0, 1) (the paper's footnote 2).
+
+Quantisation points (the bank's :class:`~neurosim.device_spec.Quantisers`; each is the
+identity when ideal, so the ideal chip computes exactly the float field above):
+
+- the activation DAC sends r = q_ρ(s) (and the clamped inputs) over the synapses; every
+  synaptic current is driven by r, the outgoing one of DEEP too: −r_j Σ_i W_ji is the
+  current j sends away over its own synapses (so Proposition 1 holds for r as well);
+- the current ADC reads the summed synaptic current I_j = Σ_i W_ij r_i + b_j (− r_j Σ_i W_ji
+  for DEEP); the asymmetric field's leak −s_j and the output nudge are added after it,
+  inside the neuron, as in the Hopfield neuron;
+- the state after every step is written through q_s;
+- :func:`remember` writes a phase-end state into the memory cells through q_U.
 """
 
 from __future__ import annotations
@@ -26,11 +38,15 @@ Kind = Literal["deep", "asymmetric"]
 
 def vector_field(kind: Kind, bank: DirectedSynapseBank, u: np.ndarray, beta: float = 0.0,
                  target: np.ndarray | None = None) -> np.ndarray:
-    """V(u) for every neuron (batch × N); 0 on the clamped inputs. No clipping."""
-    graph = bank.graph
-    v = u @ bank.connections + bank.bias
-    leak = bank.outflow() if kind == "deep" else 1.0
-    v -= u * leak
+    """V(u) for every neuron (batch × N) through the DAC and ADC; 0 on the clamped inputs. No clipping."""
+    graph, q = bank.graph, bank.q
+    r = q.activation(u)
+    v = r @ bank.connections + bank.bias
+    if kind == "deep":
+        v -= r * bank.outflow()
+    q.current.inplace(v)
+    if kind == "asymmetric":
+        v -= u
     v[:, : graph.n_inputs] = 0.0
     if beta != 0.0:
         v[:, graph.outputs] += 2.0 * beta * (target - u[:, graph.outputs])
@@ -41,6 +57,7 @@ def relax(kind: Kind, bank: DirectedSynapseBank, u: np.ndarray, steps: int, epsi
           beta: float = 0.0, target: np.ndarray | None = None,
           on_step: Callable[[np.ndarray, np.ndarray], None] | None = None) -> np.ndarray:
     """Integrate ``steps`` Euler steps from ``u`` (not modified); returns the final state.
+    The state of every non-input neuron is written through q_s after each step.
 
     ``on_step(previous, current)`` sees the state before and after every step (used by
     the DEEP rule to integrate along the path).
@@ -50,7 +67,9 @@ def relax(kind: Kind, bank: DirectedSynapseBank, u: np.ndarray, steps: int, epsi
     for _ in range(steps):
         previous = u.copy() if on_step is not None else None
         v = vector_field(kind, bank, u, beta, target)
-        np.clip(u[:, free] + epsilon * v[:, free], 0.0, 1.0, out=u[:, free])
+        state = np.clip(u[:, free] + epsilon * v[:, free], 0.0, 1.0)
+        bank.q.state.inplace(state)
+        u[:, free] = state
         if on_step is not None:
             on_step(previous, u)
     return u
@@ -61,3 +80,14 @@ def initial_state(x: np.ndarray, n: int, dtype) -> np.ndarray:
     u = np.zeros((x.shape[0], n), dtype=dtype)
     u[:, : x.shape[1]] = x
     return u
+
+
+def remember(bank: DirectedSynapseBank, u: np.ndarray) -> np.ndarray:
+    """The states written into the memory cells (U0 or Uβ): q_U on the non-input neurons,
+    the clamped inputs as they are; ``u`` itself when the memory is ideal."""
+    memory = bank.q.memory
+    if memory.ideal:
+        return u
+    stored = u.copy()
+    stored[:, bank.graph.free] = memory(np.ascontiguousarray(u[:, bank.graph.free]))
+    return stored

@@ -16,6 +16,7 @@ DIRECTED_METRICS = {
     "removed": "connections removed during the epoch",
     "stable_fraction": "fraction of non-input neurons meeting Proposition 2's sufficient stability condition",
     "rate_sum_drift": "max over examples of |Σ_j V_j| with no inputs, biases or β at the free equilibria (Proposition 1: 0)",
+    "lost_fraction": "quantised weights or updates: fraction of the epoch's writes with ΔW ≠ 0 that left the stored value unchanged; NaN when ideal",
     "seconds": "wall-clock time of the epoch, s",
 }
 

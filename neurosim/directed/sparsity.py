@@ -24,7 +24,8 @@ def removal_probabilities(weights: np.ndarray, alive: np.ndarray, threshold: flo
     # and nothing underflows to 0/0 at low temperature.
     smallest = np.where(alive, magnitude, np.inf).min(axis=0, keepdims=True)
     smallest = np.where(np.isfinite(smallest), smallest, 0.0)
-    boltzmann = np.where(alive, np.exp(-(magnitude - smallest) / temperature), 0.0)
+    excess = np.where(alive, magnitude - smallest, np.inf)  # removed ones: exp(−∞) = 0, no overflow
+    boltzmann = np.exp(-excess / temperature)
     total = boltzmann.sum(axis=0, keepdims=True)
     p = np.divide(boltzmann, total, out=np.zeros_like(boltzmann), where=total > 0)
     return np.where(alive & (magnitude < threshold), p, 0.0)

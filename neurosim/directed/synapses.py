@@ -4,34 +4,50 @@ Unlike the bidirectional :class:`neurosim.devices.SynapseBank`, a directed synap
 current one way only: W[i, j] drives j with W[i, j]·s_i, and W[j, i] is an independent
 device. The bank is two arrays, ``weights`` and ``alive`` ((N + 1) × N, the last row the
 biases); a removed connection has weight 0 and stays removed.
+
+The bank carries the chip's quantisation points (:class:`neurosim.device_spec.Quantisers`,
+all ideal by default), like the Hopfield banks: stored weights and biases lie on the
+levels of q_W and q_b (initial values are written through them), and an update writes
+W ← q_W(W + q_ΔW(α·ΔW)), b ← q_b(b + q_Δb(α·Δb)) with the same fused kernel as the
+Hopfield synapses. The neuron points (activation DAC, current ADC, state, memory) are
+applied by :mod:`neurosim.directed.dynamics`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from neurosim.device_spec import Quantisers
 from neurosim.directed.graph import DirectedGraph
+from neurosim.kernels import apply_quantised_update
 
 
 class DirectedSynapseBank:
-    """Weights W ((N + 1) × N, row N the biases) and the alive mask of a directed graph."""
+    """Weights W ((N + 1) × N, row N the biases), the alive mask and the quantisers of a directed graph."""
 
-    def __init__(self, graph: DirectedGraph, weights: np.ndarray):
+    def __init__(self, graph: DirectedGraph, weights: np.ndarray, quantisers: Quantisers | None = None):
         self.graph = graph
+        self.q = quantisers or Quantisers.ideal()
+        self.quantised = not (self.q.weight.ideal and self.q.update.ideal and self.q.bias.ideal
+                              and self.q.bias_update.ideal)
         self.alive = graph.mask()
         if weights.shape != self.alive.shape:
             raise ValueError(f"weights must be {self.alive.shape}, got {weights.shape}")
         self.weights = np.where(self.alive, weights, 0.0).astype(weights.dtype)
+        self.q.weight.inplace(self.connections)  # stored values start on the levels
+        self.q.bias.inplace(self.weights[graph.n:])
+        self.weights[~self.alive] = 0.0  # absent connections are exactly 0 whatever the rounding
         self.initial_count = int(self.alive.sum())
 
     @classmethod
-    def uniform(cls, graph: DirectedGraph, rng: np.random.Generator, scale: float, dtype=np.float64):
-        """Every weight and bias drawn from U[−scale, scale]."""
-        return cls(graph, rng.uniform(-scale, scale, (graph.n + 1, graph.n)).astype(dtype))
+    def uniform(cls, graph: DirectedGraph, rng: np.random.Generator, scale: float, dtype=np.float64,
+                quantisers: Quantisers | None = None):
+        """Every weight and bias drawn from U[−scale, scale] (then written through q_W, q_b)."""
+        return cls(graph, rng.uniform(-scale, scale, (graph.n + 1, graph.n)).astype(dtype), quantisers)
 
     @property
     def connections(self) -> np.ndarray:
-        """W between neurons (N × N), biases excluded."""
+        """W between neurons (N × N), biases excluded (a view)."""
         return self.weights[: self.graph.n]
 
     @property
@@ -43,9 +59,24 @@ class DirectedSynapseBank:
         """Σ_i W_ji for every neuron j: the weighted sum of its outgoing connections (N,)."""
         return self.connections.sum(axis=1)
 
-    def apply(self, delta: np.ndarray) -> None:
-        """W ← W + ΔW on live connections only."""
-        self.weights += np.where(self.alive, delta, 0.0).astype(self.weights.dtype)
+    def apply(self, correction: np.ndarray, rate: float) -> tuple[int, int] | None:
+        """Write the update α·ΔW into the live connections and biases.
+
+        Ideal: W ← W + α ΔW. Quantised: W ← q_W(W + q_ΔW(α ΔW)) on the connections and
+        b ← q_b(b + q_Δb(α Δb)) on the bias row, and returns (lost, written): how many live
+        entries with ΔW ≠ 0 kept their stored value, and how many had ΔW ≠ 0. Removed
+        connections get no update and stay exactly 0.
+        """
+        if not self.quantised:
+            self.weights += np.where(self.alive, rate * correction, 0.0).astype(self.weights.dtype)
+            return None
+        live = np.where(self.alive, correction, 0.0).astype(self.weights.dtype)  # ΔW = 0 is skipped
+        n, q = self.graph.n, self.q
+        lost_w, written_w = apply_quantised_update(self.weights[:n], live[:n], rate, False, q.weight.params,
+                                                   q.weight.state, q.update.params, q.update.state)
+        lost_b, written_b = apply_quantised_update(self.weights[n:], live[n:], rate, False, q.bias.params,
+                                                   q.bias.state, q.bias_update.params, q.bias_update.state)
+        return lost_w + lost_b, written_w + written_b
 
     def remove(self, which: np.ndarray) -> int:
         """Remove the connections marked True (weight set to 0, never revived); returns how many."""

@@ -3,7 +3,11 @@
 Each update: free phase (M_0 = ``dynamics.t_free`` steps from rest, inputs clamped) to s⁰,
 weakly-clamped phase (M_β = ``dynamics.t_clamped`` steps from s⁰, outputs nudged) to s^β,
 correction (eq. 2, or the one-step asymmetric rule) plus ℓ1, W ← W + α ΔW on live
-connections, then the sparsity mechanism (eq. 3) when enabled. After every epoch the four
+connections, then the sparsity mechanism (eq. 3) when enabled. Everything runs on the
+scenario's devices (``devices``): the free equilibrium is written into the U0 memory cells
+and the clamped phase starts from the stored U0; the asymmetric rule reads U0 and Uβ,
+DEEP's path integral the states of the clamped steps (see :mod:`.dynamics` for the
+DAC, ADC and state points, :mod:`.synapses` for the stored weights and their update). After every epoch the four
 examples are relaxed freely from rest and the epoch's metrics are taken there: MSE,
 sparsity, the fraction of neurons meeting Proposition 2 and Proposition 1's drift.
 """
@@ -15,7 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neurosim.directed.dynamics import initial_state, relax
+from neurosim.device_spec import Quantisers
+from neurosim.directed.dynamics import initial_state, relax, remember
 from neurosim.directed.graph import DirectedGraph
 from neurosim.directed.rules import PathIntegral, asymmetric_correction, l1_correction
 from neurosim.directed.sparsity import prune
@@ -42,6 +47,9 @@ class DirectedEpoch:
     """fraction of non-input neurons meeting Proposition 2's sufficient condition"""
     rate_sum_drift: float
     """max over examples of |Σ_j V_j| with no inputs, biases or β (Proposition 1: 0)"""
+    lost_fraction: float
+    """quantised weights or updates: fraction of the epoch's writes with ΔW ≠ 0 that left the
+    stored value unchanged (below the resolution); NaN when ideal or nothing was written"""
     seconds: float
 
 
@@ -86,34 +94,37 @@ class DirectedRun:
 
 
 def prepare_directed(scenario: Scenario) -> DirectedRun:
-    """Graph, initial weights (``init`` stream) and examples of a directed scenario."""
+    """Graph, initial weights (``init`` stream), devices and examples of a directed scenario."""
     sizes = scenario.topology.sizes
     graph = DirectedGraph(sizes[0], sum(sizes[1:-1]), sizes[-1])
     dtype = np.dtype(scenario.training.dtype)
-    bank = DirectedSynapseBank.uniform(graph, stream(scenario.seed, "init"), scenario.directed.init_scale, dtype)
+    bank = DirectedSynapseBank.uniform(graph, stream(scenario.seed, "init"), scenario.directed.init_scale, dtype,
+                                       Quantisers.build(scenario.devices, scenario.seed))
     x, y = logic_task(scenario.directed.task)
     return DirectedRun(scenario, graph, bank, x.astype(dtype), y.astype(dtype))
 
 
 def update(run: DirectedRun, x: np.ndarray, y: np.ndarray, beta: float,
-           prune_rng: np.random.Generator | None) -> int:
+           prune_rng: np.random.Generator | None) -> tuple[int, tuple[int, int] | None]:
     """One free phase, one weakly-clamped phase and one weight update, then pruning unless
-    ``prune_rng`` is None; returns the connections removed."""
+    ``prune_rng`` is None; returns the connections removed and what
+    :meth:`DirectedSynapseBank.apply` returned (lost and written counts, None when ideal)."""
     dynamics, directed, bank = run.scenario.dynamics, run.scenario.directed, run.bank
     u0 = relax(run.kind, bank, initial_state(x, run.graph.n, bank.weights.dtype), dynamics.t_free, dynamics.epsilon)
+    u0 = remember(bank, u0)
     if run.kind == "deep":
         path = PathIntegral(run.graph.n, bank.weights.dtype)
         relax(run.kind, bank, u0, dynamics.t_clamped, dynamics.epsilon, beta, y, on_step=path)
         correction = path.correction(beta, len(x))
     else:
-        ubeta = relax(run.kind, bank, u0, dynamics.t_clamped, dynamics.epsilon, beta, y)
+        ubeta = remember(bank, relax(run.kind, bank, u0, dynamics.t_clamped, dynamics.epsilon, beta, y))
         correction = asymmetric_correction(u0, ubeta, beta)
     if directed.l1 > 0:
         correction += l1_correction(bank.weights, directed.l1)
-    bank.apply(run.scenario.training.learning_rate * correction)
+    counts = bank.apply(correction, run.scenario.training.learning_rate)
     if prune_rng is None:
-        return 0
-    return prune(bank, prune_rng, directed.threshold, directed.temperature)
+        return 0, counts
+    return prune(bank, prune_rng, directed.threshold, directed.temperature), counts
 
 
 def train_directed(scenario: Scenario, *, epochs: int | None = None,
@@ -128,12 +139,15 @@ def train_directed(scenario: Scenario, *, epochs: int | None = None,
     for epoch in range(epochs or training.epochs):
         started = time.perf_counter()
         order = order_rng.permutation(len(run.x)) if training.shuffle else np.arange(len(run.x))
-        removed = 0
+        removed, lost, written = 0, 0, 0
         for index, start in enumerate(range(0, len(order), training.batch_size)):
             batch = order[start:start + training.batch_size]
             beta = dynamics.beta * (sign_rng.choice((-1.0, 1.0)) if dynamics.random_beta_sign else 1.0)
             pruning = scenario.directed.sparsity and epoch >= scenario.directed.sparsity_start
-            removed += update(run, run.x[batch], run.y[batch], beta, prune_rng if pruning else None)
+            pruned, counts = update(run, run.x[batch], run.y[batch], beta, prune_rng if pruning else None)
+            removed += pruned
+            if counts is not None:
+                lost, written = lost + counts[0], written + counts[1]
             if not np.isfinite(run.bank.weights).all():
                 raise SimulationDiverged(epoch, index, "update", "weights")
         u0 = run.free_equilibria()
@@ -145,6 +159,7 @@ def train_directed(scenario: Scenario, *, epochs: int | None = None,
             removed=removed,
             stable_fraction=stable_fraction(run.bank, run.kind),
             rate_sum_drift=float(np.abs(rate_sum_drift(run.bank, u0)).max()),
+            lost_fraction=lost / written if written else float("nan"),
             seconds=time.perf_counter() - started,
         )
         run.epochs.append(record)
