@@ -13,6 +13,7 @@ from neurosim.datasets import load_dataset
 from neurosim.directed.cli import directed_study, run_directed
 from neurosim.errors import ConfigError, NeurosimError
 from neurosim.recorder import RunRecorder
+from neurosim.report import report as energy_report
 from neurosim.scenario import load_scenario, parse_override
 from neurosim.tracing import check as check_trace
 from neurosim.train import BatchRecord, EpochRecord, Observer, TrainingRun, prepare, train
@@ -114,13 +115,43 @@ def run(file: str, out: str | None, epochs: int | None, max_batches: int | None,
     if dataset is None:
         run_directed(scenario, out_path, keep_partial=keep_partial, quiet=quiet)
         return
-    click.echo(f"{scenario.name}: {scenario.topology.kind} {scenario.topology.sizes} on {dataset.name} "
-               f"({len(dataset.train_x)} train / {len(dataset.test_x)} test), seed {scenario.seed}")
+    if not scenario.compare:
+        _train_and_record(scenario, dataset, out_path, max_batches, keep_partial, quiet)
+        return
+    paths = []
+    for datapath in scenario.compare:
+        paths.append(out_path.with_name(f"{out_path.stem}-{datapath}{out_path.suffix}"))
+        _train_and_record(scenario.model_copy(update={"datapath": datapath, "compare": []}), dataset, paths[-1],
+                          max_batches, keep_partial, quiet)
+    report_path = out_path.with_name(f"{out_path.stem}-report.md")
+    report_path.write_text(energy_report(paths, "md"))
+    click.echo(f"energy report: {report_path}")
+
+
+def _train_and_record(scenario, dataset, out_path: Path, max_batches: int | None, keep_partial: bool,
+                      quiet: bool) -> None:
+    click.echo(f"{scenario.name}: {scenario.datapath.upper()} on {scenario.topology.kind} {scenario.topology.sizes}, "
+               f"{dataset.name} ({len(dataset.train_x)} train / {len(dataset.test_x)} test), seed {scenario.seed}")
     progress = Progress(scenario.training.epochs, enabled=not quiet)
     with RunRecorder(out_path, scenario, keep_partial=keep_partial) as recorder:
         result = train(scenario, dataset, max_batches=max_batches, observers=(recorder, progress))
         recorder.write_final_state(result)
     _summary(result, out_path)
+
+
+@cli.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["md", "json", "csv"]), default="md", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="File to write [default: standard output].")
+def report(runs: tuple[str, ...], fmt: str, out: str | None) -> None:
+    """Energy and memory-access report of a run's action ledger; with two runs of one network
+    (EP and BP), a side-by-side comparison and the paper's Table 1."""
+    text = energy_report(list(runs), fmt)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    Path(out).write_text(text)
+    click.echo(f"report: {out}")
 
 
 @cli.command()

@@ -17,9 +17,10 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from neurosim.config import Section, config_errors, read_yaml, set_key
+from neurosim.energy import EnergyTable
 from neurosim.errors import ConfigError
 from neurosim.quantize import Quantiser
-from neurosim.config import Section, config_errors, read_yaml, set_key
 
 
 class _Precision(Section):
@@ -116,6 +117,9 @@ class DeviceSpec(Section):
     """Free text: what the devices model."""
     synapse: SynapseDevice = SynapseDevice()
     neuron: NeuronDevice = NeuronDevice()
+    energy: EnergyTable = EnergyTable()
+    """Energy per action for the ledger's reports (``docs/energy.md``): give only the
+    entries that differ from the defaults, each a full entry with its source."""
 
     @property
     def ideal(self) -> bool:

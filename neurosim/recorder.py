@@ -17,7 +17,9 @@ import h5py
 import numpy as np
 
 import neurosim
+from neurosim import ledger
 from neurosim.h5io import append_rows
+from neurosim.ledger import Ledger
 from neurosim.scenario import Scenario
 from neurosim.topology import pair_name
 from neurosim.tracing import Tracer
@@ -103,6 +105,9 @@ class RunRecorder(Observer):
         g.create_dataset("pair", data=np.array([run.controller.rates[p] for p in topo.pairs]))
         g.create_dataset("bias", data=run.controller.bias_rates)
         g.attrs["description"] = "learning rate of each layer pair (layer_pairs order) and of each neuron's bias"
+        self.ledger = Ledger(topo, self.scenario.datapath, self.scenario.devices,
+                             8 * run.network.neurons.dtype.itemsize)
+        self.ledger.on_start(run)
         self.file.create_group("metrics/epoch")
         self.file.create_group("metrics/batch").attrs["layer_pairs"] = run.layer_pairs
         self.layer_pairs = run.layer_pairs
@@ -116,11 +121,17 @@ class RunRecorder(Observer):
             self.tracer.on_epoch_start(epoch, train_batches, test_batches)
 
     def on_train_batch(self, epoch: int, batch: int, record: BatchRecord) -> None:
+        self.ledger.on_train_batch(epoch, batch, record)
         self._batch_rows.append(record)
         if self.tracer:
             self.tracer.on_train_batch(epoch, batch, record)
 
+    def on_test_batch(self, epoch: int, batch: int) -> None:
+        self.ledger.on_test_batch(epoch, batch)
+
     def on_epoch_end(self, record: EpochRecord) -> None:
+        self.ledger.on_epoch_end(record)
+        ledger.write(self.file, self.ledger)
         if self.tracer:
             self.tracer.on_epoch_end(record)
         g = self.file["metrics/batch"]

@@ -362,6 +362,11 @@ class Scenario(Section):
     """Learning datapath on the same devices: ``ep`` the three-phase Equilibrium Propagation
     controller (free, weakly-clamped, update; paper Figure 6); ``bp`` backpropagation
     (forward, backward, update; paper Figure 7), for feed-forward topologies only."""
+    compare: list[Literal["ep", "bp"]] = []
+    """Datapaths to run one after the other on the same network and devices, e.g.
+    ``[ep, bp]``: ``neurosim run`` then writes one run file per datapath
+    (``NAME-ep.h5``, ``NAME-bp.h5``) and their energy comparison (``NAME-report.md``,
+    see ``docs/energy.md``); ``datapath`` is then ignored. Empty: one run of ``datapath``."""
     data: DataConfig = DataConfig()
     topology: TopologyConfig
     dynamics: DynamicsConfig = DynamicsConfig()
@@ -378,6 +383,13 @@ class Scenario(Section):
     sweep: SweepConfig = SweepConfig()
     directed: DirectedConfig | None = None
 
+    @field_validator("compare")
+    @classmethod
+    def _compare_lists_each_once(cls, compare: list[str]) -> list[str]:
+        if len(set(compare)) != len(compare):
+            raise ValueError(f"{compare}: name each datapath once")
+        return compare
+
     @model_validator(mode="after")
     def _dynamics_matches_topology(self) -> Scenario:
         directed_dynamics = self.dynamics.kind != "hopfield"
@@ -391,8 +403,9 @@ class Scenario(Section):
         if directed_dynamics:
             if "data" in self.model_fields_set:
                 raise ValueError("'data' is not used with directed dynamics (directed.task sets the examples)")
-            if self.datapath != "ep":
-                raise ValueError("directed dynamics learn with their own rules: datapath must be 'ep'")
+            if self.datapath != "ep" or self.compare:
+                raise ValueError("directed dynamics learn with their own rules: datapath must be 'ep', "
+                                 "compare empty")
             if not isinstance(self.training.learning_rate, float):
                 raise ValueError("directed dynamics take one global training.learning_rate (a number)")
             if self.topology.sizes[0] != 2 or self.topology.sizes[-1] != 1:

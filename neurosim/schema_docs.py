@@ -40,6 +40,10 @@ def markdown(model: type[BaseModel], prefix: str = "", heading: str = "##") -> s
         annotation = field.annotation
         section = next((a for a in (annotation, *typing.get_args(annotation))
                         if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if section is not None and getattr(section, "inline_in_docs", False):
+            meaning = " ".join((field.description or "").split())
+            lines.append(f"| `{name}` | `{section.__name__}` | {field.default.summary()} | {meaning} |")
+            continue
         if section is not None:
             nested.append((name, section))
             optional = " (optional)" if section is not annotation else ""

@@ -29,7 +29,7 @@ from neurosim.scenario import Scenario, TraceConfig, parse_selection, selected
 from neurosim.topology import LayerPair, pair_name
 from neurosim.train import BatchRecord, EpochRecord, Observer, TrainingRun
 
-PHASES = ("free", "weakly-clamped")
+PHASES = ("free", "weakly-clamped", "forward", "backward")
 """Phase codes stored in ``phase`` coordinate datasets: 0 free, 1 weakly-clamped."""
 
 NEURON_BANKS = ("state", "u0", "ubeta")
