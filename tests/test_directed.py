@@ -224,6 +224,10 @@ def test_cli_runs_a_directed_scenario_and_a_study(tmp_path, monkeypatch, capsys)
         assert f.attrs["status"] == "complete"
         assert f["metrics/epoch/mse"].shape == (20,)
         assert f["final/weights"].shape == (9, 8)
+        assert np.isnan(f["metrics/epoch/lost_fraction"][()]).all()  # ideal devices
+        assert f["ledger"].attrs["epochs"] == 20
+    from neurosim.report import report
+    assert "complete_directed [2, 5, 1], 42 connections" in report([str(out)], "md")
     monkeypatch.setattr(sys, "argv", ["neurosim", "directed-study", str(scenario), "--seeds", "2", "--epochs", "20",
                                       "--out", str(tmp_path / "study"), "--quiet"])
     with pytest.raises(SystemExit) as info:

@@ -1,11 +1,14 @@
 """The run file of a directed run: the same HDF5 file life cycle as :class:`RunRecorder`
-(``/config``, provenance, ``.partial`` until complete), with directed metrics and state.
+(``/config``, provenance, ``.partial`` until complete, ``/ledger`` rewritten every epoch),
+with directed metrics and state. Layout: ``docs/run-file.md``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from neurosim import ledger
+from neurosim.directed.ledger import DirectedLedger
 from neurosim.directed.train import DirectedEpoch, DirectedObserver, DirectedRun
 from neurosim.h5io import append_rows
 from neurosim.recorder import RunRecorder
@@ -30,11 +33,25 @@ class DirectedRecorder(RunRecorder, DirectedObserver):
         g.attrs["kind"] = "complete_directed"
         g.attrs["dynamics"] = run.kind
         g.create_dataset("layer_sizes", data=np.array([graph.n_inputs, graph.n_hidden, graph.n_outputs]))
+        g.create_dataset("connections", data=np.array([int(run.bank.alive[: graph.n].sum())]))
+        g["connections"].attrs["description"] = "directed connections between neurons at the start (biases not counted)"
         g.create_dataset("initial_alive", data=run.bank.alive)
         g["initial_alive"].attrs["description"] = "(N + 1) × N: connection i → j exists; row N is the bias neuron"
         self.file.create_group("metrics/epoch")
+        dynamics = self.scenario.dynamics
+        self.ledger = DirectedLedger(graph, run.kind, (dynamics.t_free, dynamics.t_clamped), self.scenario.devices,
+                                     8 * run.bank.weights.dtype.itemsize)
+
+    def on_batch(self, run: DirectedRun, examples: int) -> None:
+        self.ledger.on_batch(run, examples)
+
+    def on_evaluate(self, run: DirectedRun, examples: int) -> None:
+        self.ledger.on_evaluate(run, examples)
 
     def on_epoch_end(self, record: DirectedEpoch) -> None:
+        self.ledger.on_epoch_end(record)
+        ledger.write(self.file, self.ledger)
+        self.file["ledger"].attrs["dynamics"] = self.ledger.kind
         g = self.file["metrics/epoch"]
         for name, description in DIRECTED_METRICS.items():
             append_rows(g, name, np.array([getattr(record, name)]), description=description)

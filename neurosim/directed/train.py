@@ -57,6 +57,13 @@ class DirectedObserver:
     """Receives the events of a directed run (the recorder and the progress display)."""
 
     def on_start(self, run: DirectedRun) -> None: ...
+
+    def on_batch(self, run: DirectedRun, examples: int) -> None:
+        """Before an update of ``examples`` examples (its phases, weight write and pruning)."""
+
+    def on_evaluate(self, run: DirectedRun, examples: int) -> None:
+        """After the end-of-epoch free relaxation of ``examples`` examples (the metrics')."""
+
     def on_epoch_end(self, record: DirectedEpoch) -> None: ...
 
 
@@ -144,6 +151,8 @@ def train_directed(scenario: Scenario, *, epochs: int | None = None,
             batch = order[start:start + training.batch_size]
             beta = dynamics.beta * (sign_rng.choice((-1.0, 1.0)) if dynamics.random_beta_sign else 1.0)
             pruning = scenario.directed.sparsity and epoch >= scenario.directed.sparsity_start
+            for obs in observers:
+                obs.on_batch(run, len(batch))
             pruned, counts = update(run, run.x[batch], run.y[batch], beta, prune_rng if pruning else None)
             removed += pruned
             if counts is not None:
@@ -151,6 +160,8 @@ def train_directed(scenario: Scenario, *, epochs: int | None = None,
             if not np.isfinite(run.bank.weights).all():
                 raise SimulationDiverged(epoch, index, "update", "weights")
         u0 = run.free_equilibria()
+        for obs in observers:
+            obs.on_evaluate(run, len(run.x))
         output = u0[:, run.graph.outputs]
         record = DirectedEpoch(
             epoch=epoch,
