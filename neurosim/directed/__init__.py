@@ -5,6 +5,6 @@ One concept per module: :mod:`graph` (which neurons and connections exist),
 and of asymmetric vector-field EP, integrated with the hard sigmoid), :mod:`rules`
 (eq. 2 and the one-step asymmetric rule, ℓ1), :mod:`sparsity` (eq. 3), :mod:`stability`
 (Propositions 1 and 2), :mod:`tasks` (logic operations), :mod:`train` (the training
-loop), :mod:`recorder` (the HDF5 run file) and :mod:`study` (seeded repetitions, table and
-figures).
+loop), :mod:`ledger` (its hardware actions), :mod:`recorder` (the HDF5 run file) and
+:mod:`study` (seeded repetitions, table and figures).
 """
