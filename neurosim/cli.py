@@ -143,10 +143,16 @@ def _train_and_record(scenario, dataset, out_path: Path, max_batches: int | None
 @click.argument("runs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["md", "json", "csv"]), default="md", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="File to write [default: standard output].")
-def report(runs: tuple[str, ...], fmt: str, out: str | None) -> None:
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+              help="Also draw the energy per example by phase (.png or .pdf).")
+def report(runs: tuple[str, ...], fmt: str, out: str | None, plot_path: str | None) -> None:
     """Energy and memory-access report of a run's action ledger; with two runs of one network
     (EP and BP), a side-by-side comparison and the paper's Table 1."""
+    from neurosim.report import LedgerTable, figure
+
     text = energy_report(list(runs), fmt)
+    if plot_path:
+        click.echo(f"plot: {figure([LedgerTable.load(r) for r in runs], plot_path)}", err=out is None)
     if out is None:
         click.echo(text, nl=False)
         return

@@ -232,6 +232,31 @@ def as_csv(runs: list[LedgerTable]) -> str:
     return buffer.getvalue()
 
 
+def figure(runs: list[LedgerTable], out: str | Path) -> Path:
+    """Energy per training example of each run, stacked by phase, with each phase's share."""
+    from neurosim import plots
+
+    plt = plots.plt
+    with plt.rc_context(plots.STYLE):
+        fig, ax = plt.subplots(figsize=(6.5, 1.0 + 0.7 * len(runs)))
+        widest = max(r.per_example(r.total()) for r in runs)
+        for y, run in enumerate(runs):
+            left, total = 0.0, run.per_example(run.total())
+            for i, phase in enumerate(run.phases):
+                e = run.per_example(run.total(phase=phase))
+                ax.barh(y, e / 1e3, left=left / 1e3, color=plt.cm.tab20c(4 * y + i), edgecolor="white")
+                if e > 0.12 * widest:
+                    ax.text((left + e / 2) / 1e3, y, f"{phase}\n{100 * e / total:.0f}%", ha="center",
+                            va="center", fontsize=7)
+                left += e
+            ax.text(left / 1e3, y, f"  {_energy(total)}", va="center", fontsize=8)
+        ax.set_yticks(range(len(runs)), [f"{r.datapath.upper()} ({r.devices})" for r in runs])
+        ax.set_xlabel("energy per training example (nJ)")
+        ax.set_xlim(0, 1.2 * widest / 1e3)
+        ax.invert_yaxis()
+        return plots.save(fig, out)
+
+
 FORMATS = {"md": markdown, "json": as_json, "csv": as_csv}
 
 
