@@ -52,7 +52,7 @@ INFERENCE = "inference"
 _INDEX = {action: i for i, action in enumerate(ACTIONS)}
 
 
-def _vector(**counts: int) -> np.ndarray:
+def action_vector(**counts: int) -> np.ndarray:
     """``neuron__adc=5`` → a count vector over :data:`ACTIONS`."""
     v = np.zeros(len(ACTIONS), dtype=np.int64)
     for key, n in counts.items():
@@ -103,29 +103,29 @@ class Rates:
         self.per_step: dict[str, np.ndarray] = {}
         self.per_end: dict[str, np.ndarray] = {}
         if datapath == "ep":
-            step = _vector(input__dac=n0, neuron__integrate=n, neuron__adc=n, neuron__rho=n, neuron__dac=n,
+            step = action_vector(input__dac=n0, neuron__integrate=n, neuron__adc=n, neuron__rho=n, neuron__dac=n,
                            neuron__bias_read=n, synapse__mac_forward=c, synapse__mac_backward=c_rec,
                            synapse__weight_read=c + c_rec)
-            self.per_step = {"free": step, "weakly-clamped": step + _vector(neuron__nudge=shape.outputs)}
-            self.per_end = {"free": _vector(neuron__write_u0=n),
-                            "weakly-clamped": _vector(neuron__read_u0=n, neuron__write_ubeta=n)}
-            self.update_per_example = _vector(input__dac=n0, neuron__read_u0=n, neuron__read_ubeta=n,
+            self.per_step = {"free": step, "weakly-clamped": step + action_vector(neuron__nudge=shape.outputs)}
+            self.per_end = {"free": action_vector(neuron__write_u0=n),
+                            "weakly-clamped": action_vector(neuron__read_u0=n, neuron__write_ubeta=n)}
+            self.update_per_example = action_vector(input__dac=n0, neuron__read_u0=n, neuron__read_ubeta=n,
                                               neuron__dac=2 * n, synapse__update_mac=2 * c,
                                               neuron__bias_accumulate=n)
         else:
             f, b = shape.forward_drivers, shape.backward_drivers
             self.per_end = {
-                "forward": _vector(input__dac=n0, synapse__mac_forward=c, synapse__weight_read=c,
+                "forward": action_vector(input__dac=n0, synapse__mac_forward=c, synapse__weight_read=c,
                                    neuron__bias_read=n, neuron__adc=n, neuron__rho=n,
                                    neuron__write_activation=n, neuron__dac=f),
-                "backward": _vector(neuron__read_activation=shape.outputs, neuron__rho_prime=n,
+                "backward": action_vector(neuron__read_activation=shape.outputs, neuron__rho_prime=n,
                                     neuron__write_error=n, neuron__dac=b, synapse__mac_backward=c_rec,
                                     synapse__weight_read=c_rec),
             }
-            self.update_per_example = _vector(input__dac=n0, neuron__read_activation=f, neuron__read_error=n,
+            self.update_per_example = action_vector(input__dac=n0, neuron__read_activation=f, neuron__read_error=n,
                                               neuron__dac=f + n, synapse__update_mac=c,
                                               neuron__bias_accumulate=n)
-        self.update_per_batch = _vector(synapse__weight_read=c, synapse__weight_write=c,
+        self.update_per_batch = action_vector(synapse__weight_read=c, synapse__weight_write=c,
                                         neuron__bias_read=n, neuron__bias_write=n)
 
 
@@ -160,18 +160,43 @@ def action_bits(spec: DeviceSpec, float_bits: int) -> dict[tuple[str, str], int]
     return out
 
 
-class Ledger(Probe, Observer):
-    """Counts a run's hardware actions; attach with :meth:`attach` (or via ``on_start``)."""
+class ActionCounts:
+    """Per phase (training phases, then :data:`INFERENCE`) a count vector over :data:`ACTIONS`,
+    with the examples they cover; :meth:`rows` prices them with the device file."""
 
-    def __init__(self, topology: Topology, datapath: str, spec: DeviceSpec, float_bits: int):
+    def __init__(self, datapath: str, phases: list[str], spec: DeviceSpec, float_bits: int):
         self.datapath = datapath
+        self.phases = phases
         self.spec = spec
         self.float_bits = float_bits
-        self.rates = Rates(Shape.of(topology), datapath)
-        self.phases = ["free", "weakly-clamped", "update"] if datapath == "ep" else ["forward", "backward", "update"]
-        self.counts = {phase: _vector() for phase in [*self.phases, INFERENCE]}
+        self.counts = {phase: action_vector() for phase in [*phases, INFERENCE]}
         self.examples = self.test_examples = self.epochs = 0
-        self._pending = {phase: _vector() for phase in self.phases}
+
+    def on_epoch_end(self, record) -> None:
+        self.epochs += 1
+
+    def rows(self) -> list[Row]:
+        """Every action with a nonzero count, phase by phase (training phases, then inference)."""
+        bits = action_bits(self.spec, self.float_bits)
+        rows = []
+        for phase, counts in self.counts.items():
+            for (device, action), n in zip(ACTIONS, counts):
+                if n:
+                    entry = self.spec.energy.entry(device, action)
+                    b = bits[(device, action)]
+                    rows.append(Row(phase, device, action, int(n), b, entry.at(b), entry.source))
+        return rows
+
+
+class Ledger(ActionCounts, Probe, Observer):
+    """Counts the hardware actions of a layered or layer-skipping run (EP or BP) from the
+    controller's phases; joins the controller's probes in ``on_start``."""
+
+    def __init__(self, topology: Topology, datapath: str, spec: DeviceSpec, float_bits: int):
+        phases = ["free", "weakly-clamped", "update"] if datapath == "ep" else ["forward", "backward", "update"]
+        super().__init__(datapath, phases, spec, float_bits)
+        self.rates = Rates(Shape.of(topology), datapath)
+        self._pending = {phase: action_vector() for phase in self.phases}
         self._steps = self._batch = 0
 
     # --- Probe: what the controller did -------------------------------------------------
@@ -206,24 +231,8 @@ class Ledger(Probe, Observer):
             counts[...] = 0
         self.test_examples += self._batch
 
-    def on_epoch_end(self, record) -> None:
-        self.epochs += 1
 
-    # --- Results ------------------------------------------------------------------------
-    def rows(self) -> list[Row]:
-        """Every action with a nonzero count, phase by phase (training phases, then inference)."""
-        bits = action_bits(self.spec, self.float_bits)
-        rows = []
-        for phase, counts in self.counts.items():
-            for (device, action), n in zip(ACTIONS, counts):
-                if n:
-                    entry = self.spec.energy.entry(device, action)
-                    b = bits[(device, action)]
-                    rows.append(Row(phase, device, action, int(n), b, entry.at(b), entry.source))
-        return rows
-
-
-def write(file: h5py.File, ledger: Ledger) -> None:
+def write(file: h5py.File, ledger: ActionCounts) -> None:
     """Replace ``/ledger`` in a run file with the ledger's current totals (layout: ``docs/run-file.md``)."""
     if "ledger" in file:
         del file["ledger"]

@@ -15,7 +15,8 @@ units); the paper's 17 levels would need 5 bits.
 Values outside the range saturate at its first or last level (no wrap-around). Rounding
 maps the scaled value k = (x − lo)/Δ to an integer: ``nearest`` (halves up),
 ``truncate`` (towards −∞; a value within 2⁻⁶ Δ below a level counts as that level, so a
-level stored in float32 reads back unchanged) or ``stochastic`` (up with probability
+level stored in float32 reads back unchanged — for ranges whose largest magnitude is at
+most 2^(18−b) times their width, which every range around 0 is) or ``stochastic`` (up with probability
 k − ⌊k⌋, so the result is unbiased: E[q(x)] = x inside the range; a level stored in
 float32 is off by at most 2^(b−24) Δ, and moves with that probability). ``ideal``
 (``bits`` = None) is the identity and costs nothing: the array itself is returned.

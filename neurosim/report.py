@@ -60,8 +60,7 @@ class LedgerTable:
             raise ReportError(f"{path}: not an HDF5 run file ({exc})") from None
         with f:
             if "ledger" not in f:
-                raise ReportError(f"{path}: no /ledger group (a run file written before the ledger existed, "
-                                  "or a directed-graph run)")
+                raise ReportError(f"{path}: no /ledger group (a run file written before the ledger existed)")
             g = f["ledger"]
             columns = {name: g[name][()] for name in g}
             rows = [{name: (v.decode() if isinstance(v, bytes) else v.item()) for name, v in

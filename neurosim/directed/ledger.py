@@ -38,28 +38,20 @@ from neurosim.device_spec import DeviceSpec
 from neurosim.directed.graph import DirectedGraph
 from neurosim.directed.synapses import DirectedSynapseBank
 from neurosim.directed.train import DirectedObserver, DirectedRun
-from neurosim.ledger import INFERENCE, Ledger, _vector
+from neurosim.ledger import INFERENCE, ActionCounts, action_vector
 
 
-class DirectedLedger(Ledger, DirectedObserver):
+class DirectedLedger(ActionCounts, DirectedObserver):
     """Counts a directed run's hardware actions from the updates and evaluations that ran.
 
     A :class:`DirectedObserver` of :func:`~neurosim.directed.train.train_directed`; the
-    rows, bits, energies and ``/ledger`` layout are :class:`Ledger`'s.
+    rates follow the live connections, so they are computed at every update. Rows,
+    bits, energies and the ``/ledger`` layout are :class:`ActionCounts`'.
     """
 
     def __init__(self, graph: DirectedGraph, kind: str, steps: tuple[int, int], spec: DeviceSpec, float_bits: int):
-        # Ledger.__init__ derives fixed rates from a layered topology; here they follow the
-        # live connections, so only the state that Ledger.rows() and ledger.write() read is set.
+        super().__init__("ep", ["free", "weakly-clamped", "update"], spec, float_bits)
         self.graph, self.kind, (self.t_free, self.t_clamped) = graph, kind, steps
-        self.datapath = "ep"
-        self.spec, self.float_bits = spec, float_bits
-        self.phases = ["free", "weakly-clamped", "update"]
-        self.counts = {phase: _vector() for phase in [*self.phases, INFERENCE]}
-        self.examples = self.test_examples = self.epochs = 0
-
-    def on_start(self, run: DirectedRun) -> None:
-        """Nothing to attach: a directed run reports its updates itself (no controller probes)."""
 
     def step_actions(self, bank: DirectedSynapseBank) -> np.ndarray:
         """Actions of one integration step of one example (free phase)."""
@@ -67,7 +59,7 @@ class DirectedLedger(Ledger, DirectedObserver):
         live = bank.alive[: self.graph.n]
         forward = int(np.triu(live, 1).sum())
         backward = int(live.sum()) - forward
-        return _vector(input__dac=p, neuron__dac=f, neuron__integrate=f, neuron__adc=f, neuron__rho=f,
+        return action_vector(input__dac=p, neuron__dac=f, neuron__integrate=f, neuron__adc=f, neuron__rho=f,
                        neuron__bias_read=int(bank.alive[self.graph.n].sum()), synapse__mac_forward=forward,
                        synapse__mac_backward=backward, synapse__weight_read=forward + backward)
 
@@ -76,16 +68,16 @@ class DirectedLedger(Ledger, DirectedObserver):
         p, f, o = self.graph.n_inputs, self.graph.n - self.graph.n_inputs, self.graph.n_outputs
         c, b = int(run.bank.alive[: self.graph.n].sum()), int(run.bank.alive[self.graph.n].sum())
         step = self.step_actions(run.bank)
-        self.counts["free"] += (step * self.t_free + _vector(neuron__write_u0=f)) * examples
-        clamped = step * self.t_clamped + _vector(neuron__nudge=o * self.t_clamped, neuron__read_u0=f)
+        self.counts["free"] += (step * self.t_free + action_vector(neuron__write_u0=f)) * examples
+        clamped = step * self.t_clamped + action_vector(neuron__nudge=o * self.t_clamped, neuron__read_u0=f)
         if self.kind == "deep":
-            learn = _vector(neuron__dac=f, synapse__update_mac=c, neuron__bias_accumulate=b) * self.t_clamped
+            learn = action_vector(neuron__dac=f, synapse__update_mac=c, neuron__bias_accumulate=b) * self.t_clamped
         else:
-            clamped += _vector(neuron__write_ubeta=f)
-            learn = _vector(input__dac=p, neuron__read_u0=f, neuron__read_ubeta=f, neuron__dac=2 * f,
+            clamped += action_vector(neuron__write_ubeta=f)
+            learn = action_vector(input__dac=p, neuron__read_u0=f, neuron__read_ubeta=f, neuron__dac=2 * f,
                             synapse__update_mac=c, neuron__bias_accumulate=b)
         self.counts["weakly-clamped"] += clamped * examples
-        self.counts["update"] += learn * examples + _vector(synapse__weight_read=c, synapse__weight_write=c,
+        self.counts["update"] += learn * examples + action_vector(synapse__weight_read=c, synapse__weight_write=c,
                                                             neuron__bias_read=b, neuron__bias_write=b)
         self.examples += examples
 
