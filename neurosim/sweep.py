@@ -264,16 +264,19 @@ def _carry_over(directory: Path, manifest: Manifest) -> None:
             entry.attempts, entry.wall_seconds, entry.worker = old["attempts"], old["wall_seconds"], old["worker"]
 
 
-def _failure(future) -> str:
-    """Why a Dask future did not finish, in one line."""
+def _outcome(future) -> PointResult | str:
+    """A finished task's result, or why it failed in one line. A task that had finished can still
+    fail here: its result is lost with its worker before the client fetches it, and Dask recomputes it."""
     from distributed import KilledWorker
 
-    if future.cancelled():
+    try:
+        return future.result()
+    except CancelledError:
         return "cancelled by the Dask scheduler"
-    exc = future.exception()
-    if isinstance(exc, KilledWorker):
+    except KilledWorker as exc:
         return f"KilledWorker: the worker process died while running it (last on {exc.last_worker.address})"
-    return f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - any failure of the task is reported with the point, not raised
+        return f"{type(exc).__name__}: {exc}"
 
 
 def _execute(client, directory: Path, manifest: Manifest, todo: list[Point], datasets: dict[str, Dataset],
@@ -308,8 +311,8 @@ def _execute(client, directory: Path, manifest: Manifest, todo: list[Point], dat
                 point = pending.pop(future)
                 entry = entries[point.name]
                 entry.attempts += 1
-                if future.status == "finished":
-                    result = future.result()
+                result = _outcome(future)
+                if isinstance(result, PointResult):
                     entry.wall_seconds, entry.worker = result.wall_seconds, result.worker
                     if result.error is None:
                         _store(directory, entry, result)
@@ -317,10 +320,10 @@ def _execute(client, directory: Path, manifest: Manifest, todo: list[Point], dat
                     else:
                         entry.status, entry.error = "failed", result.error
                 elif entry.attempts <= retries:
-                    entry.error = _failure(future)  # kept in the manifest while the retry waits
+                    entry.error = result  # kept in the manifest while the retry waits
                     waiting.insert(0, point)
                 else:
-                    entry.status, entry.error = "failed", _failure(future)
+                    entry.status, entry.error = "failed", result
                 future.release()
                 manifest.save()
                 if entry.status != "pending":
