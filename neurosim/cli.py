@@ -206,17 +206,6 @@ def sweep(file: str, grid: tuple[str, ...], seeds: int | None, out: str | None, 
         raise NeurosimError(f"{len(bad)} of {len(entries)} point(s) not complete (see above){hint}")
 
 
-@cli.command("sweep-plot")
-@click.argument("directory", type=click.Path(file_okay=False, exists=True))
-@click.option("--out", type=click.Path(dir_okay=False), help="Image to write [default: DIRECTORY/sweep.png].")
-@click.option("--x", "x_key", metavar="KEY.PATH", help="Swept key on the x axis [default: the first one].")
-@click.option("--metric", type=click.Choice(["test_error", "train_error"]), default="test_error", show_default=True)
-def sweep_plot(directory: str, out: str | None, x_key: str | None, metric: str) -> None:
-    """Plot a sweep directory: an error against one swept key, one line per value of the others."""
-    from neurosim.sweep_plot import plot_sweep
-
-    written = plot_sweep(directory, out or Path(directory) / "sweep.png", x_key, metric)
-    click.echo(f"plot: {written}")
 cli.add_command(directed_study)
 
 
@@ -228,22 +217,59 @@ def _neuron(text: str) -> tuple[int, int]:
     return layer, index
 
 
+PLOT_KINDS = ["errors", "rates", "p-sweep", "trace", "sweep"]
+
+
+def _plot_kind(paths: tuple[Path, ...], kind: str | None) -> str:
+    """The plot kind: ``sweep`` for one directory, else ``--kind``; refuse a mix of directories and files."""
+    directories = [p for p in paths if p.is_dir()]
+    if directories and len(paths) > 1:
+        raise click.UsageError(f"{directories[0]} is a directory: a sweep directory is drawn alone")
+    if kind is None:
+        if directories:
+            return "sweep"
+        raise click.UsageError("give --kind (errors, rates, p-sweep, trace) to plot run files")
+    if kind == "sweep" and not directories:
+        raise click.UsageError(f"--kind sweep draws a sweep directory; {paths[0]} is not a directory")
+    if kind != "sweep" and directories:
+        raise click.UsageError(f"{directories[0]} is a directory: --kind {kind} draws run files "
+                               "(a sweep directory: --kind sweep)")
+    return kind
+
+
 @cli.command()
-@click.argument("runs", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--kind", required=True, type=click.Choice(["errors", "rates", "p-sweep", "trace"]),
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--kind", type=click.Choice(PLOT_KINDS),
               help="errors: train/test error per epoch (paper Fig. 3); rates: RMS correction per layer pair "
                    "(Fig. 4); p-sweep: first-epoch error and RMS correction against p (Fig. 5); trace: neuron "
-                   "trajectories and weight histograms.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Image file, .png or .pdf.")
+                   "trajectories and weight histograms; sweep: a sweep directory's error against a swept key "
+                   "[default: sweep for one directory].")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Image file, .png or .pdf [required, except for a sweep: DIRECTORY/sweep.png].")
 @click.option("--pairs", type=click.Choice(["adjacent", "all"]), default="adjacent", show_default=True,
               help="Layer pairs to draw: adjacent layers only (the paper's), or every pair.")
 @click.option("--neuron", "neurons", multiple=True, metavar="LAYER:INDEX",
               help="trace: a neuron to draw [default: neuron 0 of every non-input layer].")
 @click.option("--epoch", type=int, help="trace: epoch whose first traced batch to draw [default: the first].")
 @click.option("--sample", type=int, default=0, show_default=True, help="trace: example of the batch to draw.")
-def plot(runs: tuple[str, ...], kind: str, out: str, pairs: str, neurons: tuple[str, ...], epoch: int | None,
-         sample: int) -> None:
-    """Draw a figure from one or more run files (RUN.h5 or RUN.h5.partial)."""
+@click.option("--x", "x_key", metavar="KEY.PATH",
+              help="sweep: swept key on the x axis [default: the first one with several values].")
+@click.option("--metric", type=click.Choice(["test_error", "train_error"]),
+              help="sweep: error to draw [default: test_error].")
+def plot(runs: tuple[Path, ...], kind: str | None, out: Path | None, pairs: str, neurons: tuple[str, ...],
+         epoch: int | None, sample: int, x_key: str | None, metric: str | None) -> None:
+    """Draw a figure from run files (RUN.h5 or RUN.h5.partial) or from one sweep directory."""
+    kind = _plot_kind(runs, kind)
+    if kind == "sweep":
+        from neurosim.sweep_plot import plot_sweep
+
+        written = plot_sweep(runs[0], out or runs[0] / "sweep.png", x_key, metric or "test_error")
+        click.echo(f"wrote {written}")
+        return
+    if x_key is not None or metric is not None:
+        raise click.UsageError("--x and --metric apply to --kind sweep")
+    if out is None:
+        raise click.UsageError(f"--kind {kind} needs --out")
     from neurosim import plots
     from neurosim.runs import open_run
 

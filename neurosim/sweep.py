@@ -6,13 +6,24 @@ local cluster of worker processes (one per core, one thread each), or an existin
 named by its scheduler address.
 
 Where the files are written. A worker receives the point's *resolved* scenario (YAML text)
-and its data set (scattered once per distinct ``data`` section by the client), so it needs
-no file that exists only on the client. It records the run into its own temporary
-directory and *returns the file's bytes*; the client writes every file of the sweep
-directory. So workers need no shared filesystem, a task that the scheduler runs twice (a
-worker presumed dead but still running) can never have two writers on one file, and the
-manifest and the files always agree. The price is one run file (a few MB: final weights
-and metrics) over the network per point, small beside minutes of simulation.
+and its data set, so it needs no file that exists only on the client. It records the run
+into its own temporary directory and *returns the file's bytes*; the client writes every
+file of the sweep directory. So workers need no shared filesystem, a task that the
+scheduler runs twice (a worker presumed dead but still running) can never have two
+writers on one file, and the manifest and the files always agree. The price is one run
+file (a few MB: final weights and metrics) over the network per point, small beside
+minutes of simulation.
+
+How the data sets travel. The client loads each distinct ``data`` section once and
+registers them as a Dask worker plugin (:class:`SweepData`): the scheduler keeps one copy
+and installs it on every worker, also on one that joins or restarts later. A point's task
+therefore depends on no other task, and no worker's death can lose the data (scattered
+data dies with its worker and cancels every point waiting for it).
+
+One point per worker thread. The client keeps no more points in flight than the cluster
+has worker threads, so that a worker is seldom assigned a point it cannot start at once:
+Dask counts a task as killed by every worker that dies while the task is assigned there,
+started or not, so a point queued behind a crashing one shares its blame.
 
 Loss-free. The client writes ``NAME.h5.partial``, adds the point's sweep attributes,
 flushes it to disk and renames it ``NAME.h5``: a file with the final name is complete
@@ -21,8 +32,13 @@ Re-running the same sweep skips those points without opening them for writing, a
 the others. The manifest ``sweep.json`` is rewritten (atomically) after every point.
 A point that raises a neurosim error (a diverging simulation, a layer size that does not
 fit the data) fails at once: running it again would fail again. Any other failure (an
-exception from a bug, a killed worker) is retried ``retries`` times, then reported. Ctrl-C
-cancels the queued points and keeps every completed one.
+exception from a bug, a worker process that dies) is retried ``retries`` times, then
+reported. Retrying after a dying worker happens at two levels: the Dask scheduler reruns a
+task whose worker died up to ``distributed.scheduler.allowed-failures`` times (default 3;
+this also reruns an innocent point assigned to that worker), then the client sees
+``KilledWorker`` and counts one attempt. A point that always kills its worker thus runs at
+most (allowed-failures + 1) × (retries + 1) times. Ctrl-C cancels the points in flight and
+keeps every completed one.
 """
 
 from __future__ import annotations
@@ -32,6 +48,7 @@ import os
 import socket
 import tempfile
 import time
+from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +56,7 @@ from typing import Any, Iterator
 
 import h5py
 import yaml
+from distributed.diagnostics.plugin import WorkerPlugin
 from tqdm import tqdm
 
 from neurosim.datasets import Dataset, load_dataset
@@ -78,6 +96,20 @@ def run_point(name: str, scenario_yaml: str, dataset: Dataset) -> PointResult:
         except NeurosimError as exc:
             return PointResult(None, str(exc), time.perf_counter() - started, socket.gethostname())
         return PointResult(path.read_bytes(), None, time.perf_counter() - started, socket.gethostname())
+
+
+class SweepData(WorkerPlugin):
+    """The data sets of one sweep, keyed by their ``data`` section (JSON), installed on every worker."""
+
+    def __init__(self, datasets: dict[str, Dataset]):
+        self.datasets = datasets
+
+
+def point_task(name: str, scenario_yaml: str, plugin: str, data_key: str) -> PointResult:
+    """The Dask task of one point: :func:`run_point` on the data set the worker holds in plugin ``plugin``."""
+    from distributed import get_worker
+
+    return run_point(name, scenario_yaml, get_worker().plugins[plugin].datasets[data_key])
 
 
 @dataclass
@@ -161,8 +193,8 @@ def _store(directory: Path, entry: Entry, result: PointResult) -> None:
 
 @contextmanager
 def dask_client(workers: int | None, scheduler: str | None, needed: int) -> Iterator[Any]:
-    """A Dask client: on the cluster at ``scheduler``, else on a local cluster of
-    ``workers`` single-threaded processes (default one per core, at most ``needed``)."""
+    """A Dask client: on the cluster at ``scheduler``, else on a local cluster of ``workers``
+    single-threaded processes (default one per core, at most ``needed``)."""
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -232,60 +264,88 @@ def _carry_over(directory: Path, manifest: Manifest) -> None:
             entry.attempts, entry.wall_seconds, entry.worker = old["attempts"], old["wall_seconds"], old["worker"]
 
 
+def _outcome(future) -> PointResult | str:
+    """A finished task's result, or why it failed in one line. A task that had finished can still
+    fail here: its result is lost with its worker before the client fetches it, and Dask recomputes it."""
+    from distributed import KilledWorker
+
+    try:
+        return future.result()
+    except CancelledError:
+        return "cancelled by the Dask scheduler"
+    except KilledWorker as exc:
+        return f"KilledWorker: the worker process died while running it (last on {exc.last_worker.address})"
+    except Exception as exc:  # noqa: BLE001 - any failure of the task is reported with the point, not raised
+        return f"{type(exc).__name__}: {exc}"
+
+
 def _execute(client, directory: Path, manifest: Manifest, todo: list[Point], datasets: dict[str, Dataset],
              retries: int, progress: bool) -> None:
     from distributed import wait
 
     entries = manifest.entries
-    shared = {key: client.scatter(dataset, broadcast=False) for key, dataset in datasets.items()}
+    plugin = f"neurosim-sweep-data-{time.time_ns()}"
+    client.register_plugin(SweepData(datasets), name=plugin)
 
     def submit(point: Point):
-        return client.submit(run_point, point.name, point.scenario.to_yaml(),
-                             shared[point.scenario.data.model_dump_json()], pure=False,
+        return client.submit(point_task, point.name, point.scenario.to_yaml(), plugin,
+                             point.scenario.data.model_dump_json(), pure=False,
                              key=f"neurosim-{point.name}-{entries[point.name].attempts}-{time.time_ns()}")
 
-    pending = {submit(point): point for point in todo}
+    waiting, pending = list(todo), {}
     done_before = sum(e.status in ("complete", "failed", "invalid") for e in entries.values())
     bar = tqdm(total=len(entries), initial=done_before, desc="sweep", unit="point", disable=not progress,
                dynamic_ncols=True, smoothing=0)
     try:
-        while pending:
+        while waiting or pending:
+            threads = max(1, sum(client.nthreads().values()))
+            while waiting and len(pending) < threads:
+                point = waiting.pop(0)
+                pending[submit(point)] = point
+            bar.set_postfix_str(_progress(entries, _running(client, pending)), refresh=True)
             try:
-                finished, _ = wait(list(pending), timeout=0.5, return_when="FIRST_COMPLETED")
-            except TimeoutError:  # nothing finished: refresh the running count
-                finished = set()
-            for future in finished:
+                wait(list(pending), timeout=0.5, return_when="FIRST_COMPLETED")
+            except (TimeoutError, CancelledError):  # nothing finished, or a future was cancelled: look below
+                pass
+            for future in [f for f in pending if f.done()]:
                 point = pending.pop(future)
                 entry = entries[point.name]
                 entry.attempts += 1
-                if future.status == "finished":
-                    result = future.result()
+                result = _outcome(future)
+                if isinstance(result, PointResult):
                     entry.wall_seconds, entry.worker = result.wall_seconds, result.worker
                     if result.error is None:
                         _store(directory, entry, result)
                         entry.status, entry.error = "complete", None
                     else:
                         entry.status, entry.error = "failed", result.error
+                elif entry.attempts <= retries:
+                    entry.error = result  # kept in the manifest while the retry waits
+                    waiting.insert(0, point)
                 else:
-                    exc = future.exception()
-                    if entry.attempts <= retries:
-                        pending[submit(point)] = point
-                        continue
-                    entry.status, entry.error = "failed", f"{type(exc).__name__}: {exc}"
+                    entry.status, entry.error = "failed", result
                 future.release()
                 manifest.save()
-                bar.update()
-            running = _running(client, pending)
-            failed = sum(e.status == "failed" for e in entries.values())
-            bar.set_postfix_str(f"running {running}, failed {failed}", refresh=True)
+                if entry.status != "pending":
+                    bar.update()
     except KeyboardInterrupt:
         client.cancel(list(pending))
-        for point in pending.values():
+        for point in [*pending.values(), *waiting]:
             entries[point.name].status = "interrupted"
         manifest.save()
         raise
     finally:
+        bar.set_postfix_str(_progress(entries, 0))
         bar.close()
+        client.unregister_worker_plugin(plugin)
+
+
+def _progress(entries: dict[str, Entry], running: int) -> str:
+    """The bar's counts beside done/total: complete, running now, failed (and being retried)."""
+    complete = sum(e.status == "complete" for e in entries.values())
+    failed = sum(e.status in ("failed", "invalid") for e in entries.values())
+    retrying = sum(e.status == "pending" and e.attempts > 0 for e in entries.values())
+    return f"complete {complete}, running {running}, failed {failed}" + (f", retrying {retrying}" if retrying else "")
 
 
 def _running(client, pending: dict) -> int:

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from neurosim.errors import NeurosimError  # noqa: E402
+from neurosim.plots import save  # noqa: E402
 from neurosim.sweep import read_manifest  # noqa: E402
 from neurosim.sweep_summary import summarise  # noqa: E402
 
@@ -27,8 +28,9 @@ def _label(value) -> str:
 
 def plot_sweep(directory: str | Path, out: str | Path, x: str | None = None, metric: str = "test_error") -> Path:
     """Draw ``metric`` (``test_error`` or ``train_error``, in %) of every complete point against
-    the swept key ``x`` (default: the first swept key other than ``seed`` with several values)."""
-    directory, out = Path(directory), Path(out)
+    the swept key ``x`` (default: the first swept key other than ``seed`` with several values);
+    writes ``out`` (.png or .pdf) and returns its path."""
+    directory = Path(directory)
     grid = read_manifest(directory)["grid"]
     keys = [k for k in grid if k != "seed"]
     if x is None:
@@ -67,7 +69,4 @@ def plot_sweep(directory: str | Path, out: str | Path, x: str | None = None, met
     if others:
         ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save(fig, out)

@@ -10,8 +10,10 @@ Columns, in order:
   over the last min(100, batches) training batches, and ``rms_ratio_<a-b>`` the same
   divided by the output pair's (L−1)-L, the paper's measure of a vanishing training signal
   (Figure 4); pairs a point's topology lacks are empty;
-- ``energy_<name>``: the sum of each dataset under ``/ledger`` whose path contains
-  ``energy`` (joules), for run files that have a ledger;
+- ``energy_total_pJ`` and ``energy_per_example_pJ``: the action ledger's totals (the
+  ``/ledger`` group's attributes of the same names: pJ over the whole training, and that
+  divided by the training examples processed); empty (NaN in HDF5) for a point whose run
+  file has no ledger;
 - ``wall_seconds`` (the point's run on its worker), ``error`` (failed and invalid points).
 
 Written as ``summary.csv`` and ``summary.h5`` (one dataset per column) in the sweep directory.
@@ -31,6 +33,8 @@ import numpy as np
 from neurosim.sweep import read_manifest
 
 TAIL_BATCHES = 100
+ENERGY = ("energy_total_pJ", "energy_per_example_pJ")
+"""Columns copied from the attributes of a run file's ``/ledger`` group."""
 
 
 def _cell(value: Any) -> Any:
@@ -56,10 +60,7 @@ def _metrics(path: Path) -> dict[str, Any]:
             row[f"rms_{pair}"] = float(value)
             row[f"rms_ratio_{pair}"] = float(value / output) if output > 0 else math.nan
         if "ledger" in f:
-            def add(name: str, node) -> None:
-                if isinstance(node, h5py.Dataset) and "energy" in name and node.dtype.kind in "iuf":
-                    row[f"energy_{name.replace('/', '.')}"] = float(np.sum(node[()]))
-            f["ledger"].visititems(add)
+            row.update({name: float(f["ledger"].attrs[name]) for name in ENERGY if name in f["ledger"].attrs})
     return row
 
 
@@ -71,6 +72,7 @@ def summarise(directory: str | Path) -> list[dict[str, Any]]:
     for point in manifest["points"]:
         row = {"point": point["name"], "status": point["status"]}
         row.update({key: _cell(value) for key, value in point["params"].items()})
+        row.update(dict.fromkeys(ENERGY))
         if point["status"] == "complete":
             row.update(_metrics(directory / point["file"]))
         row["wall_seconds"] = point["wall_seconds"]
@@ -89,9 +91,8 @@ def columns(rows: list[dict[str, Any]]) -> list[str]:
         a, b = name.rsplit("_", 1)[1].split("-")
         return (name.startswith("rms_ratio"), int(a), int(b))
     rms = sorted((n for n in names if n.startswith("rms_")), key=pair_key)
-    energy = sorted(n for n in names if n.startswith("energy_"))
-    rest = [n for n in names if n not in rms + energy + fixed_end]
-    return rest + rms + energy + fixed_end
+    rest = [n for n in names if n not in rms + list(ENERGY) + fixed_end]
+    return rest + rms + list(ENERGY) + fixed_end
 
 
 def write_summary(directory: str | Path) -> list[dict[str, Any]]:

@@ -1,16 +1,19 @@
-"""Sweeps: grid errors, a real local Dask cluster against one-by-one runs, and resuming after a kill."""
+"""Sweeps: grid errors, a real local Dask cluster against one-by-one runs, dying workers, resuming after a kill."""
 
 from __future__ import annotations
 
 import csv
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import dask
 import h5py
 import numpy as np
 import pytest
@@ -20,8 +23,9 @@ from neurosim.datasets import load_dataset
 from neurosim.grid import axes_of, expand
 from neurosim.recorder import RunRecorder
 from neurosim.scenario import load_scenario
+import neurosim.sweep
 from neurosim.sweep import run_sweep
-from neurosim.sweep_plot import plot_sweep
+import neurosim.sweep_plot
 from neurosim.sweep_summary import write_summary
 from neurosim.train import train
 from test_cli import run_cli
@@ -45,6 +49,11 @@ def scenario_file(directory: Path, content: dict = TINY) -> Path:
 def point_files(directory: Path) -> dict[str, tuple[int, int]]:
     """Inode and modification time (ns) of every complete point file."""
     return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in directory.glob("*=*.h5")}
+
+
+def csv_rows(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
 
 
 def summary_without_times(directory: Path) -> list[dict]:
@@ -144,7 +153,7 @@ def test_invalid_and_failing_points_are_reported_with_their_error(cluster_sweep)
 
 def test_summary_table_rows(cluster_sweep):
     _, out, _ = cluster_sweep
-    rows = {row["point"]: row for row in csv.DictReader(open(out / "summary.csv"))}
+    rows = {row["point"]: row for row in csv_rows(out / "summary.csv")}
     assert len(rows) == 6
     with h5py.File(out / "summary.h5") as table:
         assert [p.decode() for p in table["point"][()]] == list(rows)
@@ -161,10 +170,120 @@ def test_summary_table_rows(cluster_sweep):
             assert float(row["wall_seconds"]) > 0
 
 
-def test_plot_of_a_sweep_directory(cluster_sweep, tmp_path):
+def drawn_lines(monkeypatch, draw) -> dict[str, tuple[list, list]]:
+    """Run ``draw()`` and return the lines of the sweep figure it saved: label -> (x, y)."""
+    figures = []
+    save = neurosim.sweep_plot.save
+    monkeypatch.setattr(neurosim.sweep_plot, "save", lambda fig, out: figures.append(fig) or save(fig, out))
+    draw()
+    (figure,) = figures
+    return {line.get_label(): (list(line.get_xdata()), list(line.get_ydata())) for line in figure.axes[0].lines}
+
+
+def test_plot_draws_a_sweep_directory(cluster_sweep, tmp_path, monkeypatch, capsys):
     _, out, _ = cluster_sweep
-    image = plot_sweep(out, tmp_path / "sweep.png", x="dynamics.beta")
-    assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    error = {}
+    for b in (0.5, 1.0):
+        with h5py.File(out / f"training.learning_rate=0.05_dynamics.beta={b}.h5") as run:
+            error[b] = 100 * run["metrics/epoch/test_error"][-1]
+    lines = drawn_lines(monkeypatch, lambda: run_cli(monkeypatch, capsys, "plot", out, "--x", "dynamics.beta",
+                                                     "--out", tmp_path / "beta.png"))
+    assert capsys.readouterr().err == "" and (tmp_path / "beta.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert lines == {"training.learning_rate=0.05": ([0.5, 1.0], [error[0.5], error[1.0]])}, "one line per other key"
+    lines = drawn_lines(monkeypatch, lambda: run_cli(monkeypatch, capsys, "plot", out, "--kind", "sweep"))
+    assert (out / "sweep.png").is_file(), "default: DIRECTORY/sweep.png"
+    assert lines == {f"dynamics.beta={b}": ([0.05], [error[b]]) for b in (0.5, 1.0)}, "default x: the first key"
+
+
+def test_plot_refuses_what_is_not_one_sweep_directory(cluster_sweep, tmp_path, monkeypatch, capsys):
+    _, out, _ = cluster_sweep
+    run = out / "training.learning_rate=0.05_dynamics.beta=0.5.h5"
+    (tmp_path / "empty").mkdir()
+    for args, code, message in [
+        ((tmp_path / "empty",), 1, f"error: {tmp_path / 'empty'}: not a sweep directory (no sweep.json)"),
+        ((out, run, "--kind", "errors", "--out", tmp_path / "x.png"), 2, f"{out} is a directory: a sweep directory is drawn alone"),
+        ((run, out), 2, f"{out} is a directory: a sweep directory is drawn alone"),
+        ((out, out), 2, "a sweep directory is drawn alone"),
+        ((run, "--kind", "sweep"), 2, f"--kind sweep draws a sweep directory; {run} is not a directory"),
+        ((out, "--kind", "rates", "--out", tmp_path / "x.png"), 2, f"{out} is a directory: --kind rates draws run files"),
+        ((run, "--out", tmp_path / "x.png"), 2, "give --kind"),
+        ((run, "--kind", "errors", "--x", "dynamics.beta", "--out", tmp_path / "x.png"), 2, "--x and --metric apply to --kind sweep"),
+        ((out, "--x", "dynamics.gamma", "--out", tmp_path / "x.png"), 1, "'dynamics.gamma' is not a swept key"),
+        ((out, "--out", tmp_path / "x.jpg"), 1, "output must end in .png or .pdf"),
+    ]:
+        result, _, err = run_cli(monkeypatch, capsys, "plot", *args)
+        assert result == code and message in err, (args, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"], "nothing written"
+
+
+def test_summary_energy_columns_come_from_the_ledger(cluster_sweep, tmp_path):
+    _, out, _ = cluster_sweep
+    copy = shutil.copytree(out, tmp_path / "out")
+    with_ledger = "training.learning_rate=0.05_dynamics.beta=0.5"
+    energy = np.array([1.5e3, 2.25e2, 7.0])
+    with h5py.File(copy / f"{with_ledger}.h5", "r+") as f:  # the agreed /ledger layout (written by the ledger code)
+        ledger = f.create_group("ledger")
+        ledger.attrs.update({"energy_total_pJ": energy.sum(), "energy_per_example_pJ": energy.sum() / 40,
+                             "examples": 40})
+        for name, values in {"phase": ["free", "weakly-clamped", "update"], "device": ["neuron", "neuron", "synapse"],
+                             "action": ["integrate", "integrate", "program"]}.items():
+            ledger.create_dataset(name, data=values, dtype=h5py.string_dtype())
+        ledger["count"] = np.array([200, 40, 2], dtype=np.int64)
+        ledger["bits"] = np.array([8, 8, 6])
+        ledger["bits_moved"] = np.array([1600.0, 320.0, 12.0])
+        ledger["energy_pJ"] = energy
+    write_summary(copy)
+    rows = {row["point"]: row for row in csv_rows(copy / "summary.csv")}
+    assert list(rows[with_ledger])[-4:] == ["energy_total_pJ", "energy_per_example_pJ", "wall_seconds", "error"]
+    with h5py.File(copy / "summary.h5") as table:
+        for i, (name, row) in enumerate(rows.items()):
+            if name == with_ledger:
+                assert float(row["energy_total_pJ"]) == table["energy_total_pJ"][i] == 1732.0
+                assert float(row["energy_per_example_pJ"]) == table["energy_per_example_pJ"][i] == 1732.0 / 40
+            else:  # no ledger (or not complete): empty, NaN
+                assert row["energy_total_pJ"] == row["energy_per_example_pJ"] == ""
+                assert np.isnan(table["energy_total_pJ"][i]) and np.isnan(table["energy_per_example_pJ"][i])
+
+
+def test_a_point_whose_worker_dies_is_retried_then_reported(tmp_path, monkeypatch, capsys):
+    """beta=0.5 kills its worker process every time it starts, beta=0.75 the first time; beta=1.0 runs normally.
+
+    With ``allowed-failures`` 1 Dask's scheduler reruns a task once after its worker died, then the
+    client sees KilledWorker and retries (``retries`` 2): the point starts at most 2 × 3 times.
+    """
+    path = scenario_file(tmp_path)
+    starts = tmp_path / "starts"
+    starts.mkdir()
+
+    def dying(name, scenario_yaml, *data):  # pickled by value: runs in the worker process
+        import importlib
+        import os
+        import time
+
+        (starts / f"{name}@{time.time_ns()}").touch()
+        if name == "dynamics.beta=0.5" or (name == "dynamics.beta=0.75" and len(list(starts.glob(f"{name}@*"))) == 1):
+            os._exit(3)
+        return importlib.import_module("neurosim.sweep").point_task(name, scenario_yaml, *data)  # the worker's own
+
+    monkeypatch.setattr(neurosim.sweep, "point_task", dying)
+    base, axes = axes_of(path, ("dynamics.beta=0.5,0.75,1.0",), None)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        manifest = run_sweep(tmp_path / "out", str(path), base, axes, expand(path, base, axes), workers=2, retries=2)
+    entries = manifest.entries
+    dead = entries["dynamics.beta=0.5"]
+    assert dead.status == "failed" and dead.attempts == 3, "one client attempt, then two retries"
+    assert dead.error.startswith("KilledWorker: the worker process died while running it (last on tcp://")
+    assert 3 < len(list(starts.glob("dynamics.beta=0.5@*"))) <= 6, "reran by the scheduler, within the bound"
+    assert entries["dynamics.beta=0.75"].status == "complete" and entries["dynamics.beta=0.75"].error is None
+    assert entries["dynamics.beta=1.0"].status == "complete"
+    for beta in (0.75, 1.0):
+        with h5py.File(tmp_path / "out" / f"dynamics.beta={beta}.h5") as f:
+            assert f.attrs["status"] == "complete"
+    on_disk = json.loads((tmp_path / "out" / "sweep.json").read_text())
+    assert [p["status"] for p in on_disk["points"]] == ["failed", "complete", "complete"]
+    bar = capsys.readouterr().err.split("\r")[-1]
+    assert "3/3" in bar and "complete 2, running 0, failed 1" in bar, bar
+    assert re.search(r"\[\d\d:\d\d<\d\d:\d\d", bar), f"elapsed<ETA: {bar}"
 
 
 @pytest.mark.slow
