@@ -188,3 +188,15 @@ def test_run_file_has_no_lost_fraction_with_ideal_weights(tmp_path, small_data):
         train(scenario, small_data, max_batches=2, observers=(recorder,))
     run = neurosim.open_run(tmp_path / "i.h5")
     assert run.lost_fraction is None and "lost_fraction" not in run.batch and len(run.batch["cost"]) == 2
+
+
+def test_bitdepth_refuses_the_error_cell_on_an_ep_scenario(tmp_path):
+    from click.testing import CliRunner
+
+    from neurosim.cli import cli
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("topology: {sizes: [784, 20, 10]}\n")
+    result = CliRunner().invoke(cli, ["bitdepth", str(scenario), "--signal", "errors", "--out", str(tmp_path / "o")])
+    assert isinstance(result.exception, ConfigError) and result.exception.key_path == "datapath"
+    assert "error cell" in result.exception.reason and not (tmp_path / "o").exists()
