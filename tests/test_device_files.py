@@ -11,7 +11,7 @@ import neurosim
 from neurosim.controllers import Probe
 from neurosim.datasets import load_embedded
 from neurosim.device_spec import DeviceSpec, Quantisers, load_devices
-from neurosim.devices import SynapseBank
+from neurosim.devices import NeuronBank, SynapseBank
 from neurosim.errors import ConfigError
 from neurosim.recorder import RunRecorder
 from neurosim.scenario import load_scenario, scenario_from_dict
@@ -52,6 +52,10 @@ def test_scenario_device_file_and_overrides(tmp_path):
     assert scenario.devices.neuron.state.bits == 5 and scenario.devices.neuron.state.rounding == "truncate"
     with pytest.raises(ConfigError, match=r"s.yaml: device_overrides.synapse.weight.bitz: unknown key"):
         load_scenario(tmp_path / "s.yaml", {"device_overrides.synapse.weight.bitz": 3})
+
+
+def _quantisers(spec: dict, seed: int = 0) -> Quantisers:
+    return Quantisers.build(DeviceSpec.model_validate(spec), seed)
 
 
 def _bank(bits: int, rounding: str, seed: int = 0) -> SynapseBank:
@@ -200,3 +204,29 @@ def test_bitdepth_refuses_the_error_cell_on_an_ep_scenario(tmp_path):
     result = CliRunner().invoke(cli, ["bitdepth", str(scenario), "--signal", "errors", "--out", str(tmp_path / "o")])
     assert isinstance(result.exception, ConfigError) and result.exception.key_path == "datapath"
     assert "error cell" in result.exception.reason and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("rounding", ["nearest", "truncate", "stochastic"])
+def test_fused_neuron_step_is_adc_then_integrate_then_state_then_dac(rounding):
+    """A quantised step equals the composition of the three quantisers applied to whole
+    arrays (stochastic: each point's generator draws one number per neuron, in order, and
+    the step and the bank's own load/send draw from the same stream, never reusing a number)."""
+    spec = {"synapse": {"activation": {"bits": 3, "rounding": rounding}},
+            "neuron": {"current": {"bits": 5, "rounding": rounding}, "state": {"bits": 4, "rounding": rounding}}}
+    topology = layered([3, 6, 4])
+    bank = NeuronBank(topology, np.float64, _quantisers(spec))
+    rng = np.random.default_rng(4)
+    start, current = rng.uniform(0, 1, (5, 10)), rng.normal(0, 2, (5, 10))
+    target, epsilon, nudge = rng.uniform(0, 1, (5, 4)), 0.3, 0.8
+    reference = _quantisers(spec)
+    bank.load(start)
+    s = reference.state(start)
+    reference.activation(s)  # load() drives the DAC once
+    for _ in range(3):
+        bank.integrate(current, epsilon, nudge, target)
+        drive = reference.current(current)
+        drive[:, 6:] += nudge * (target - s[:, 6:])
+        s = reference.state(np.clip((1 - epsilon) * s + epsilon * drive, 0, 1))
+        np.testing.assert_array_equal(bank.s, s)
+        np.testing.assert_array_equal(bank.activation(), reference.activation(s))
+    np.testing.assert_array_equal(bank.send(start), reference.activation(start))  # one stream per point
