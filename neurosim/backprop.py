@@ -11,6 +11,20 @@ connections):
    δ_L = ρ'(u_L)(ρ(u_L) − y_target),  δ_a = ρ'(u_a) Σ_{b>a} W_ab δ_b.
 3. **Update**: ΔW_ab = −⟨ρ(u_a)ᵀ δ_b⟩ and Δb = −⟨δ⟩ averaged over the batch, written as
    W ← W + α ΔW (gradient descent on C = ½‖ρ(u_L) − y_target‖², the paper's δ_L).
+
+Signals pass the device quantisers where the hardware holds or sends them
+(``docs/devices.md``): the activation DAC q_ρ on the inputs and on every stored activation
+driven onto a synapse, the current ADC q_I on u_b, the activation memory cell q_U on ρ(u_b)
+and the error memory cell q_δ on every δ. So, with r_0 = q_ρ(x) and r_a = q_ρ(A_a):
+
+    u_b = q_I(Σ_{a<b} r_a W_ab + b_b),   A_b = q_U(ρ(u_b)),
+    δ_L = q_δ(ρ'(u_L)(A_L − y_target)),   δ_a = q_δ(ρ'(u_a) Σ_{b>a} W_ab δ_b),
+    ΔW_0b = −⟨r_0ᵀ δ_b⟩,   ΔW_ab = −⟨A_aᵀ δ_b⟩ (a > 0, the update reads the cells).
+
+The stored δ is sent backwards as it is: its DAC has the cell's levels. The state point
+q_s does not apply (u is not confined to [0, 1]); the weight and bias updates go through
+the synapse and bias points as in EP. With every point ideal this is the float algorithm,
+bit for bit.
 """
 
 from __future__ import annotations
@@ -41,23 +55,23 @@ class Backpropagation:
         self.layers = range(1, topology.n_layers)
         self.probes: list[Probe] = []
 
-    def _activations(self, x: np.ndarray) -> dict[int, np.ndarray]:
-        neurons = self.network.neurons
-        return {0: x, **{layer: neurons.u0[:, sl] for layer, sl in neurons.slices.items()}}
-
     def forward_phase(self, x: np.ndarray) -> np.ndarray:
         """Compute every layer in order, store ρ(u) in the activation memory cell; returns ρ(u_L)."""
-        neurons, synapses = self.network.neurons, self.network.synapses
+        neurons, synapses, q = self.network.neurons, self.network.synapses, self.network.neurons.q
         u = np.empty((len(x), neurons.size), dtype=neurons.dtype)
         neurons.u0 = np.empty_like(u)
-        r = self._activations(x)
+        sent = {0: neurons.send(x)}
         for b in self.layers:
             sl = neurons.slices[b]
-            u[:, sl] = neurons.bias[sl]
+            ub = np.empty((len(x), sl.stop - sl.start), dtype=neurons.dtype)
+            ub[...] = neurons.bias[sl]
             for a, bb in self.pairs:
                 if bb == b:
-                    u[:, sl] += r[a] @ synapses.weights[(a, b)]
-            neurons.u0[:, sl] = rho(u[:, sl])
+                    ub += sent[a] @ synapses.weights[(a, b)]
+            u[:, sl] = ub = q.current(ub)
+            neurons.u0[:, sl] = stored = q.memory(rho(ub))
+            if b != self.layers[-1]:  # the output layer drives no synapse forwards
+                sent[b] = neurons.send(stored)
         neurons.s = u
         check_finite(u, "forward", "neuron state")
         for probe in self.probes:
@@ -66,16 +80,19 @@ class Backpropagation:
 
     def backward_phase(self, target: np.ndarray) -> np.ndarray:
         """Compute every δ from the output back, store it in the error memory cell; returns δ."""
-        neurons, synapses = self.network.neurons, self.network.synapses
+        neurons, synapses, q = self.network.neurons, self.network.synapses, self.network.neurons.q
         u, delta = neurons.s, np.zeros_like(neurons.s)
-        out = neurons.slices[self.layers[-1]]
-        delta[:, out] = rho_prime(u[:, out]) * (neurons.u0[:, out] - target)
-        for a in reversed(self.layers[:-1]):
+        for a in reversed(self.layers):
             sl = neurons.slices[a]
-            for aa, b in self.pairs:
-                if aa == a:
-                    delta[:, sl] += delta[:, neurons.slices[b]] @ synapses.weights[(a, b)].T
-            delta[:, sl] *= rho_prime(u[:, sl])
+            if a == self.layers[-1]:
+                error = rho_prime(u[:, sl]) * (neurons.u0[:, sl] - target)
+            else:
+                error = np.zeros((len(u), sl.stop - sl.start), dtype=neurons.dtype)
+                for aa, b in self.pairs:
+                    if aa == a:
+                        error += delta[:, neurons.slices[b]] @ synapses.weights[(a, b)].T
+                error *= rho_prime(u[:, sl])
+            delta[:, sl] = q.error(error.astype(neurons.dtype, copy=False))
         neurons.ubeta = delta
         check_finite(delta, "backward", "error")
         for probe in self.probes:
@@ -83,9 +100,10 @@ class Backpropagation:
         return delta
 
     def gradients(self, x: np.ndarray) -> dict[LayerPair, np.ndarray]:
-        """Batch-averaged corrections ΔW_ab = −⟨ρ(u_a)ᵀ δ_b⟩ (descent direction), masked."""
+        """Batch-averaged corrections ΔW_ab = −⟨r_aᵀ δ_b⟩ (descent direction), masked; r_0 is
+        what the input DAC sends, r_a (a > 0) the stored activation."""
         neurons, synapses = self.network.neurons, self.network.synapses
-        r = self._activations(x)
+        r = {0: neurons.send(x), **{layer: neurons.u0[:, sl] for layer, sl in neurons.slices.items()}}
         out = {}
         for a, b in self.pairs:
             dw = -(r[a].T @ neurons.ubeta[:, neurons.slices[b]]) / len(x)

@@ -29,6 +29,7 @@ SIGNALS = {
     "currents": ["neuron.current"],
     "states": ["neuron.state"],
     "memory": ["neuron.memory"],
+    "errors": ["neuron.error"],
 }
 SIGNALS["all"] = [point for points in SIGNALS.values() for point in points]
 """Signal name → the quantisation points it sets (stored value and its update together)."""

@@ -322,6 +322,9 @@ def bitdepth(file: str, signal: str, bits: list[int], roundings: list[str], marg
              max_batches: int | None, overrides: tuple[str, ...]) -> None:
     """Train a scenario at several bit depths of one signal; write a table (CSV, Markdown) and a plot."""
     scenario, dataset, _ = _prepare(file, overrides)
+    if signal == "errors" and scenario.datapath != "bp":
+        raise ConfigError(file, "datapath", f"--signal errors varies the backprop error cell δ, which the "
+                          f"'{scenario.datapath}' datapath does not have: set datapath: bp")
     out_dir = Path(out) if out else Path("runs") / f"{Path(file).stem}-bitdepth"
     click.echo(f"{scenario.name}: {signal} at {','.join(map(str, bits))} bits, rounding {','.join(roundings)}, "
                f"{1 + len(bits) * len(roundings)} trainings of {scenario.training.epochs} epoch(s)")

@@ -105,7 +105,13 @@ class NeuronDevice(Section):
     """The integrator's state s after every integration step (s ∈ [0, 1])."""
     memory: UnsignedPrecision = UnsignedPrecision()
     """The memory cells U0 and Uβ written at the end of the free and the weakly-clamped
-    phase; the clamped phase starts from the stored U0, and the update reads both."""
+    phase; the clamped phase starts from the stored U0, and the update reads both. In the
+    backprop datapath: the cell holding the activation ρ(u) of the forward pass."""
+    error: SignedPrecision = SignedPrecision()
+    """BP only: the error memory cell δ written in the backward pass (the cell EP uses for
+    Uβ, but holding a signed value); the δ sent backwards through the synapses and read by
+    the update is the stored one. δ_L = ρ'(u)(ρ(u) − y) lies in [−1, 1]; hidden errors are
+    usually far smaller. Unused by EP."""
 
 
 class DeviceSpec(Section):
@@ -140,6 +146,7 @@ class Quantisers:
     current: Quantiser
     state: Quantiser
     memory: Quantiser
+    error: Quantiser
 
     @classmethod
     def build(cls, spec: DeviceSpec, seed: int) -> Quantisers:

@@ -32,6 +32,8 @@ class NeuronBank:
         self.fused = not (self.q.current.ideal and self.q.state.ideal and self.q.activation.ideal)
         self.step_params = np.stack([self.q.current.params, self.q.state.params, self.q.activation.params])
         self.step_states = np.stack([self.q.current.state, self.q.state.state, self.q.activation.state])
+        for row, point in zip(self.step_states, (self.q.current, self.q.state, self.q.activation)):
+            point.state = row  # one generator per point: the fused step and load()/send() draw from the same stream
         self.slices = topology.state_slices()
         self.size = topology.n_state
         self.out_start = self.slices[topology.output_layer].start

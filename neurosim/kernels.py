@@ -5,7 +5,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from neurosim.quantize import quantise_fixed, quantise_value
+from neurosim.quantize import advance, point, quantise_at, quantise_fixed, quantise_value
 
 
 @numba.njit(inline="always")
@@ -40,34 +40,46 @@ def leaky_integrate_quantised(s, r, current, epsilon, out_start, nudge, target, 
     neurons); the integrator's state is written through q_s; the DAC drives r = q_ρ(s) onto
     the synapses. ``params``/``states`` hold the kernel parameters and generator states of
     the points [current ADC, state, activation DAC] (:mod:`neurosim.quantize`).
+
+    The element loops have independent iterations (they vectorise): without a stochastic
+    point they are branch-free and draw nothing; otherwise element n of the pass (row-major,
+    from 1) rounds with draw n of each stochastic point's generator (:func:`quantise_at`),
+    and each generator advances by batch·width draws at the end.
     """
     batch, width = s.shape
     keep = 1.0 - epsilon
-    p_adc, p_state, p_dac = params[0], params[1], params[2]
-    if p_adc[4] >= 0.0 and p_state[4] >= 0.0 and p_dac[4] >= 0.0:  # no stochastic point: no generator
-        o_adc, o_state, o_dac = p_adc[4], p_state[4], p_dac[4]
+    p_adc, p_state, p_dac = point(params[0]), point(params[1]), point(params[2])
+    if p_adc[4] >= 0.0 and p_state[4] >= 0.0 and p_dac[4] >= 0.0:
         for k in range(batch):
             for i in range(out_start):
-                v = quantise_fixed(_euler(s[k, i], quantise_fixed(current[k, i], p_adc, o_adc), keep, epsilon),
-                                   p_state, o_state)
+                v = quantise_fixed(_euler(s[k, i], quantise_fixed(current[k, i], p_adc, p_adc[4]), keep, epsilon),
+                                   p_state, p_state[4])
                 s[k, i] = v
-                r[k, i] = quantise_fixed(v, p_dac, o_dac)
+                r[k, i] = quantise_fixed(v, p_dac, p_dac[4])
             for i in range(out_start, width):
-                drive = quantise_fixed(current[k, i], p_adc, o_adc) + nudge * (target[k, i - out_start] - s[k, i])
-                v = quantise_fixed(_euler(s[k, i], drive, keep, epsilon), p_state, o_state)
+                drive = quantise_fixed(current[k, i], p_adc, p_adc[4]) + nudge * (target[k, i - out_start] - s[k, i])
+                v = quantise_fixed(_euler(s[k, i], drive, keep, epsilon), p_state, p_state[4])
                 s[k, i] = v
-                r[k, i] = quantise_fixed(v, p_dac, o_dac)
+                r[k, i] = quantise_fixed(v, p_dac, p_dac[4])
         return
     g_adc, g_state, g_dac = states[0, 0], states[1, 0], states[2, 0]
     for k in range(batch):
-        for i in range(width):
-            drive, g_adc = quantise_value(current[k, i], p_adc, g_adc)
-            if i >= out_start:
-                drive += nudge * (target[k, i - out_start] - s[k, i])
-            v, g_state = quantise_value(_euler(s[k, i], drive, keep, epsilon), p_state, g_state)
+        first = np.uint64(k * width + 1)
+        for i in range(out_start):
+            n = first + np.uint64(i)
+            v = quantise_at(_euler(s[k, i], quantise_at(current[k, i], p_adc, g_adc, n), keep, epsilon),
+                            p_state, g_state, n)
             s[k, i] = v
-            r[k, i], g_dac = quantise_value(v, p_dac, g_dac)
-    states[0, 0], states[1, 0], states[2, 0] = g_adc, g_state, g_dac
+            r[k, i] = quantise_at(v, p_dac, g_dac, n)
+        for i in range(out_start, width):
+            n = first + np.uint64(i)
+            drive = quantise_at(current[k, i], p_adc, g_adc, n) + nudge * (target[k, i - out_start] - s[k, i])
+            v = quantise_at(_euler(s[k, i], drive, keep, epsilon), p_state, g_state, n)
+            s[k, i] = v
+            r[k, i] = quantise_at(v, p_dac, g_dac, n)
+    for j in range(3):
+        if params[j, 4] < 0.0:
+            states[j, 0] = advance(states[j, 0], batch * width)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -82,6 +94,7 @@ def apply_quantised_update(w, dw, rate, symmetric, p_weight, g_weight, p_update,
     """
     rows, cols = w.shape
     lost = nonzero = 0
+    p_w, p_u = point(p_weight), point(p_update)
     g_w, g_u = g_weight[0], g_update[0]
     for i in range(rows):
         for j in range(i if symmetric else 0, cols):
@@ -90,8 +103,8 @@ def apply_quantised_update(w, dw, rate, symmetric, p_weight, g_weight, p_update,
                 continue
             nonzero += 1
             old = w[i, j]
-            step, g_u = quantise_value(rate * change, p_update, g_u)
-            new, g_w = quantise_value(old + step, p_weight, g_w)
+            step, g_u = quantise_value(rate * change, p_u, g_u)
+            new, g_w = quantise_value(old + step, p_w, g_w)
             w[i, j] = new
             if symmetric:
                 w[j, i] = new

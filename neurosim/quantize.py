@@ -23,7 +23,9 @@ float32 is off by at most 2^(b−24) Δ, and moves with that probability). ``ide
 
 Stochastic rounding draws from a SplitMix64 generator held by each quantiser (one 64-bit
 word of state, seeded from the scenario's ``stochastic_rounding`` stream), advanced inside
-the numba kernels so that rounding needs no extra pass to draw random numbers.
+the numba kernels so that rounding needs no extra pass to draw random numbers. SplitMix64
+is counter-based (draw n needs only the state and n), so the element loops that round
+stochastically vectorise like the deterministic ones.
 """
 
 from __future__ import annotations
@@ -52,58 +54,98 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 
 
 @numba.njit(inline="always")
+def uniform_at(g, n):  # pragma: no cover - compiled
+    """The n-th (n ≥ 1, uint64) uniform number in [0, 1) of the SplitMix64 sequence after state ``g``.
+
+    SplitMix64's n-th output depends on g + n·γ only, so a loop that draws number n for its
+    n-th element has independent iterations (the compiler vectorises it) and advances the
+    state by count·γ once at the end; the numbers are those of drawing one after another.
+    """
+    z = g + n * _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = z ^ (z >> np.uint64(31))
+    return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@numba.njit(inline="always")
 def uniform(g):  # pragma: no cover - compiled
     """SplitMix64: (a uniform number in [0, 1), the next state) from state ``g`` (uint64).
 
     Kernels keep ``g`` in a local variable and write it back once at the end: a store to
     the state array inside an element loop would stop the compiler from optimising it.
     """
-    g = g + _GOLDEN
-    z = (g ^ (g >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    z = z ^ (z >> np.uint64(31))
-    return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0), g
+    return uniform_at(g, np.uint64(1)), g + _GOLDEN
 
 
 @numba.njit(inline="always")
-def quantise_fixed(x, params, offset):  # pragma: no cover - compiled
+def advance(g, count):  # pragma: no cover - compiled
+    """The state after ``count`` draws from state ``g``."""
+    return g + np.uint64(count) * _GOLDEN
+
+
+@numba.njit(inline="always")
+def point(params):  # pragma: no cover - compiled
+    """A quantiser's kernel parameters as scalars: (lo, Δ, 1/Δ, top, offset).
+
+    Kernels unpack every point once, before their loops: values held in registers cannot
+    alias the arrays the loop writes, so the compiler keeps them there and vectorises
+    the loop (reading ``params[...]`` per element would force a reload after every store).
+    """
+    return params[0], params[1], params[2], params[3], params[4]
+
+
+@numba.njit(inline="always")
+def quantise_fixed(x, p, offset):  # pragma: no cover - compiled
     """lo + k·Δ with k = ⌊(x − lo)/Δ + offset⌋ clipped to {0 … top}; x itself when top < 0 (ideal).
 
-    ``params`` = [lo, Δ, 1/Δ, top, mode offset]. NaN stays NaN.
+    ``p`` = (lo, Δ, 1/Δ, top, mode offset), an array or :func:`point`'s tuple. Branch-free
+    (selects only), so a loop of it vectorises; NaN stays NaN (every comparison is false).
     """
-    top = params[3]
-    if top < 0.0:
-        return x
-    k = np.floor((x - params[0]) * params[2] + offset)
-    if k < 0.0:
-        k = 0.0
-    elif k > top:
-        k = top
-    return params[0] + k * params[1]
+    lo, top = p[0], p[3]
+    k = np.floor((x - lo) * p[2] + offset)
+    k = 0.0 if k < 0.0 else k
+    k = top if k > top else k
+    return x if top < 0.0 else lo + k * p[1]
 
 
 @numba.njit(inline="always")
-def quantise_value(x, params, g):  # pragma: no cover - compiled
+def quantise_value(x, p, g):  # pragma: no cover - compiled
     """One value through a quantiser: (q(x), next generator state).
 
     The offset is the mode's (½ nearest, SNAP truncation) or, for stochastic rounding, a
-    uniform draw, so P(round up) = the fractional part and E[k] = (x − lo)/Δ.
+    uniform draw, so P(round up) = the fractional part and E[k] = (x − lo)/Δ. Kernels call
+    it only where some point is stochastic; deterministic loops call :func:`quantise_fixed`.
     """
-    offset = params[4]
+    offset = p[4]
     if offset < 0.0:
         offset, g = uniform(g)
-    return quantise_fixed(x, params, offset), g
+    return quantise_fixed(x, p, offset), g
+
+
+@numba.njit(inline="always")
+def quantise_at(x, p, g, n):  # pragma: no cover - compiled
+    """q(x) for the n-th element of a pass (n ≥ 1): a stochastic point rounds with draw n
+    after state ``g`` (:func:`uniform_at`), a deterministic one with its mode's offset."""
+    offset = uniform_at(g, n) if p[4] < 0.0 else p[4]
+    return quantise_fixed(x, p, offset)
 
 
 @numba.njit(cache=True, nogil=True)
 def quantise_array(x, out, params, state):  # pragma: no cover - compiled
     """``out`` ← q(``x``) element by element (x and out may be the same array); ``state``
-    holds the generator state (one uint64), advanced in place."""
+    holds the generator state (one uint64), advanced in place by one draw per element
+    when rounding is stochastic."""
     flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+    p = point(params)
+    if p[4] >= 0.0:
+        for i in range(flat_x.size):
+            flat_out[i] = quantise_fixed(flat_x[i], p, p[4])
+        return
     g = state[0]
     for i in range(flat_x.size):
-        flat_out[i], g = quantise_value(flat_x[i], params, g)
-    state[0] = g
+        flat_out[i] = quantise_at(flat_x[i], p, g, np.uint64(i + 1))
+    state[0] = advance(g, flat_x.size)
 
 
 class Quantiser:

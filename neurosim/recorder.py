@@ -142,6 +142,11 @@ class RunRecorder(Observer):
                 units="weight units per batch", **pairs_axis)
         append_rows(g, "mean_abs_dw", np.array([r.update.mean_abs_dw for r in rows]),
                 description="mean |ΔW| over each layer pair's connections (before the learning rate)", **pairs_axis)
+        if rows and rows[0].update.lost_fraction is not None:  # quantised weights or updates only
+            append_rows(g, "lost_fraction", np.array([r.update.lost_fraction for r in rows]),
+                        description="fraction of each layer pair's connections with ΔW ≠ 0 whose stored weight "
+                                    "did not change (the update fell below the weight resolution); NaN: no ΔW ≠ 0",
+                        **pairs_axis)
         append_rows(g, "train_error", np.array([r.errors / r.examples for r in rows]),
                 description="fraction of the batch misclassified at the free equilibrium")
         append_rows(g, "cost", np.array([r.cost for r in rows]), description="mean ‖y − y_target‖² over the batch")

@@ -5,6 +5,7 @@
     run = neurosim.open_run("runs/quickstart.h5")
     run.epoch["test_error"]                  # (epochs,)
     run.batch["rms_correction"]              # (batches, layer pairs), columns run.layer_pairs
+    run.lost_fraction                        # (batches, layer pairs); None with ideal weights
     t = run.trace("state", "step")           # a Trace: values + coordinates
     t.values[t.phase == "free"]              # (events, samples, neurons)
     t.layer(2)                               # the columns of layer 2's neurons
@@ -96,6 +97,13 @@ class Run:
     def name(self) -> str:
         """The scenario's name (legends use it)."""
         return self.config.get("name", self.path.stem)
+
+    @property
+    def lost_fraction(self) -> np.ndarray | None:
+        """Per training batch and layer pair, the fraction of connections with ΔW ≠ 0 whose
+        stored weight did not change (NaN: no ΔW ≠ 0 in that batch); None when the run's
+        weights and weight updates were ideal (the file holds no such dataset)."""
+        return self.batch.get("lost_fraction")
 
     @property
     def complete(self) -> bool:

@@ -47,7 +47,9 @@ def markdown(model: type[BaseModel], prefix: str = "", heading: str = "##") -> s
         if section is not None:
             nested.append((name, section))
             optional = " (optional)" if section is not annotation else ""
-            lines.append(f"| `{name}` | section{optional} | | see [`{prefix + name}`](#{(prefix + name).replace('.', '')}) below |")
+            meaning = " ".join((field.description or "").split())
+            link = f"see [`{prefix + name}`](#{(prefix + name).replace('.', '')}) below"
+            lines.append(f"| `{name}` | section{optional} | | {f'{meaning} ({link})' if meaning else link} |")
             continue
         if field.default is PydanticUndefined:
             default = "**required**"

@@ -7,13 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import neurosim
+from neurosim.controllers import Probe
 from neurosim.datasets import load_embedded
 from neurosim.device_spec import DeviceSpec, Quantisers, load_devices
-from neurosim.devices import SynapseBank
+from neurosim.devices import NeuronBank, SynapseBank
 from neurosim.errors import ConfigError
+from neurosim.recorder import RunRecorder
 from neurosim.scenario import load_scenario, scenario_from_dict
 from neurosim.topology import layered
-from neurosim.train import train
+from neurosim.train import Observer, train
 
 ROOT = Path(__file__).parent.parent
 
@@ -49,6 +52,10 @@ def test_scenario_device_file_and_overrides(tmp_path):
     assert scenario.devices.neuron.state.bits == 5 and scenario.devices.neuron.state.rounding == "truncate"
     with pytest.raises(ConfigError, match=r"s.yaml: device_overrides.synapse.weight.bitz: unknown key"):
         load_scenario(tmp_path / "s.yaml", {"device_overrides.synapse.weight.bitz": 3})
+
+
+def _quantisers(spec: dict, seed: int = 0) -> Quantisers:
+    return Quantisers.build(DeviceSpec.model_validate(spec), seed)
 
 
 def _bank(bits: int, rounding: str, seed: int = 0) -> SynapseBank:
@@ -137,3 +144,89 @@ def test_bitdepth_command_writes_tables_and_plot(tmp_path):
     assert rows[0].startswith("signal,rounding,bits,test_error") and len(rows) == 1 + 3
     assert (tmp_path / "out" / "bitdepth.png").stat().st_size > 0
     assert "Lowest bit depth within" in (tmp_path / "out" / "bitdepth.md").read_text()
+
+
+class WeightWatch(Probe, Observer):
+    """Counts, independently of the synapse bank, the connections whose update was lost:
+    ΔW ≠ 0 but the stored weight the same after the update as before it."""
+
+    def __init__(self):
+        self.fractions = []
+
+    def on_start(self, run):
+        run.controller.probes.append(self)
+
+    def on_phase_end(self, phase, network):
+        if phase == "weakly-clamped":
+            self.before = {pair: w.copy() for pair, w in network.synapses.weights.items()}
+
+    def on_update(self, corrections, network):
+        row = []
+        for pair, dw in corrections.items():
+            changed = dw != 0
+            same = network.synapses.weights[pair] == self.before[pair]
+            row.append((changed & same).sum() / changed.sum() if changed.any() else np.nan)
+        self.fractions.append(row)
+
+
+def test_run_file_stores_lost_fraction_per_batch_when_weights_are_quantised(tmp_path, small_data):
+    """4-bit weights and updates (step 0.125, nearest): with α = 0.001 every update of the
+    1-2 pair is far below half a step (all lost); the 0-1 pair's α = 1 moves a few percent
+    (measured 4 %, 2 %, 3 %, 0.1 %, …). The file's numbers equal an independent count."""
+    scenario = _scenario(overrides={"synapse.weight.bits": 4, "synapse.update.bits": 4},
+                         learning_rate=[1.0, 0.001], epochs=1)
+    watch = WeightWatch()
+    with RunRecorder(tmp_path / "q.h5", scenario) as recorder:
+        train(scenario, small_data, max_batches=6, observers=(recorder, watch))
+    run = neurosim.open_run(tmp_path / "q.h5")
+    assert run.lost_fraction.shape == (6, 2) and run.layer_pairs == ["0-1", "1-2"]
+    np.testing.assert_array_equal(run.lost_fraction, np.array(watch.fractions))
+    small, large = run.lost_fraction[:, 1], run.lost_fraction[:, 0]
+    assert np.isfinite(small).sum() >= 3 and (small[np.isfinite(small)] == 1.0).all()
+    assert np.isfinite(large).all() and (large > 0).all() and (large < 1).any()
+
+
+def test_run_file_has_no_lost_fraction_with_ideal_weights(tmp_path, small_data):
+    scenario = _scenario(overrides={"neuron.state.bits": 4}, epochs=1)  # quantised neurons, ideal synapses
+    with RunRecorder(tmp_path / "i.h5", scenario) as recorder:
+        train(scenario, small_data, max_batches=2, observers=(recorder,))
+    run = neurosim.open_run(tmp_path / "i.h5")
+    assert run.lost_fraction is None and "lost_fraction" not in run.batch and len(run.batch["cost"]) == 2
+
+
+def test_bitdepth_refuses_the_error_cell_on_an_ep_scenario(tmp_path):
+    from click.testing import CliRunner
+
+    from neurosim.cli import cli
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("topology: {sizes: [784, 20, 10]}\n")
+    result = CliRunner().invoke(cli, ["bitdepth", str(scenario), "--signal", "errors", "--out", str(tmp_path / "o")])
+    assert isinstance(result.exception, ConfigError) and result.exception.key_path == "datapath"
+    assert "error cell" in result.exception.reason and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("rounding", ["nearest", "truncate", "stochastic"])
+def test_fused_neuron_step_is_adc_then_integrate_then_state_then_dac(rounding):
+    """A quantised step equals the composition of the three quantisers applied to whole
+    arrays (stochastic: each point's generator draws one number per neuron, in order, and
+    the step and the bank's own load/send draw from the same stream, never reusing a number)."""
+    spec = {"synapse": {"activation": {"bits": 3, "rounding": rounding}},
+            "neuron": {"current": {"bits": 5, "rounding": rounding}, "state": {"bits": 4, "rounding": rounding}}}
+    topology = layered([3, 6, 4])
+    bank = NeuronBank(topology, np.float64, _quantisers(spec))
+    rng = np.random.default_rng(4)
+    start, current = rng.uniform(0, 1, (5, 10)), rng.normal(0, 2, (5, 10))
+    target, epsilon, nudge = rng.uniform(0, 1, (5, 4)), 0.3, 0.8
+    reference = _quantisers(spec)
+    bank.load(start)
+    s = reference.state(start)
+    reference.activation(s)  # load() drives the DAC once
+    for _ in range(3):
+        bank.integrate(current, epsilon, nudge, target)
+        drive = reference.current(current)
+        drive[:, 6:] += nudge * (target - s[:, 6:])
+        s = reference.state(np.clip((1 - epsilon) * s + epsilon * drive, 0, 1))
+        np.testing.assert_array_equal(bank.s, s)
+        np.testing.assert_array_equal(bank.activation(), reference.activation(s))
+    np.testing.assert_array_equal(bank.send(start), reference.activation(start))  # one stream per point

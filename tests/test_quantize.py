@@ -101,3 +101,16 @@ def test_stochastic_rounding_is_reproducible_from_the_seed():
     a, b = (Quantiser(3, -1, 1, "stochastic", True, seed=5, name="w")(x) for _ in range(2))
     c = Quantiser(3, -1, 1, "stochastic", True, seed=6, name="w")(x)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 300), st.integers(0, 2 ** 32))
+def test_one_pass_draws_what_drawing_one_by_one_draws(n, seed):
+    """The kernels draw number k of a pass for its k-th element (counter-based); that must
+    be the k-th number of the generator drawn one after another: rounding an array in one
+    call equals rounding its elements in n calls, and leaves the generator in the same state."""
+    x = np.random.default_rng(seed).uniform(-1, 1, n)
+    whole, single = (Quantiser(3, -1, 1, "stochastic", True, seed=seed, name="w") for _ in range(2))
+    at_once = whole(x)
+    one_by_one = np.array([single(x[i:i + 1])[0] for i in range(n)])
+    assert np.array_equal(at_once, one_by_one) and whole.state[0] == single.state[0]
