@@ -49,7 +49,7 @@ import socket
 import tempfile
 import time
 from concurrent.futures import CancelledError
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -206,9 +206,15 @@ def dask_client(workers: int | None, scheduler: str | None, needed: int) -> Iter
             yield client
         return
     n = max(1, min(workers or os.cpu_count() or 1, needed))
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = Client(cluster)
+    try:
         yield client
+    finally:  # bounded: after Ctrl-C the worker processes may already be gone
+        with suppress(Exception):
+            client.close(timeout=5)
+        with suppress(Exception):
+            cluster.close(timeout=5)
 
 
 def _datasets(points: list[Point]) -> dict[str, Dataset]:
@@ -337,7 +343,7 @@ def _execute(client, directory: Path, manifest: Manifest, todo: list[Point], dat
     finally:
         bar.set_postfix_str(_progress(entries, 0))
         bar.close()
-        client.unregister_worker_plugin(plugin)
+    client.unregister_worker_plugin(plugin)
 
 
 def _progress(entries: dict[str, Entry], running: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -308,3 +309,38 @@ def test_killed_sweep_resumes_without_recomputing(tmp_path, monkeypatch, capsys)
     code, _, err = run_cli(monkeypatch, capsys, "sweep", path, *grid, "--workers", 2, "--out", reference, "--quiet")
     assert code == 0, err
     assert summary_without_times(out) == summary_without_times(reference)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_keeping_every_completed_point(tmp_path, monkeypatch, capsys):
+    heavier = {**TINY, "data": {"source": "embedded", "train_size": 200, "test_size": 100},
+               "dynamics": {"t_free": 30, "t_clamped": 4}}
+    path = scenario_file(tmp_path, heavier)
+    grid = ("--grid", "dynamics.beta=0.5,0.75,1.0", "--seeds", "4")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "neurosim.cli", "sweep", str(path), *grid, "--workers", "2",
+               "--out", str(out), "--quiet"]
+    child = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             cwd=Path(__file__).parent.parent, text=True)
+    deadline = time.monotonic() + 60
+    while not point_files(out) and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.01)
+    os.killpg(child.pid, signal.SIGINT)  # what Ctrl-C sends: the client and its workers
+    try:
+        _, err = child.communicate(timeout=60)
+    finally:  # a client that hangs must not outlive the test
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+    assert child.returncode == 130 and "interrupted" in err, err
+    manifest = json.loads((out / "sweep.json").read_text())
+    statuses = {p["name"]: p["status"] for p in manifest["points"]}
+    kept = point_files(out)
+    assert 0 < len(kept) < 12, f"Ctrl-C landed after {len(kept)} of 12 points"
+    assert {f"{name}.h5" for name, s in statuses.items() if s == "complete"} == set(kept)
+    assert set(statuses.values()) <= {"complete", "interrupted", "pending"}
+    assert not list(out.glob("*.partial")), "an interrupted point left a partial file"
+
+    code, _, err = run_cli(monkeypatch, capsys, "sweep", path, *grid, "--workers", 2, "--out", out, "--quiet")
+    assert code == 0, err
+    after = point_files(out)
+    assert len(after) == 12 and {name: after[name] for name in kept} == kept
