@@ -280,51 +280,50 @@ def test_a_point_whose_worker_dies_is_retried_then_reported(tmp_path, monkeypatc
     assert re.search(r"\[\d\d:\d\d<\d\d:\d\d", bar), f"elapsed<ETA: {bar}"
 
 
-@pytest.mark.slow
-def test_killed_sweep_resumes_without_recomputing(tmp_path, monkeypatch, capsys):
+GRID = ("--grid", "dynamics.beta=0.5,0.75,1.0", "--seeds", "4")
+"""12 points of the sweep that the interruption tests stop midway."""
+
+
+def sweep_until_first_point(tmp_path: Path) -> tuple[Path, Path, subprocess.Popen]:
+    """Start a 12-point sweep in its own process group and return (scenario, out, child) as
+    soon as its first point file exists."""
     heavier = {**TINY, "data": {"source": "embedded", "train_size": 200, "test_size": 100},
                "dynamics": {"t_free": 30, "t_clamped": 4}}
     path = scenario_file(tmp_path, heavier)
-    grid = ("--grid", "dynamics.beta=0.5,0.75,1.0", "--seeds", "4")
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "neurosim.cli", "sweep", str(path), *grid, "--workers", "2",
-               "--out", str(out), "--quiet"]
-    child = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             cwd=Path(__file__).parent.parent)
-    deadline = time.monotonic() + 60
-    while not point_files(out) and time.monotonic() < deadline and child.poll() is None:
-        time.sleep(0.01)
-    os.killpg(child.pid, signal.SIGKILL)  # the client and its worker processes, mid-sweep
-    child.wait()
-    survivors = point_files(out)
-    assert 0 < len(survivors) < 12, f"kill landed after {len(survivors)} of 12 points"
-
-    code, _, err = run_cli(monkeypatch, capsys, "sweep", path, *grid, "--workers", 2, "--out", out, "--quiet")
-    assert code == 0, err
-    after = point_files(out)
-    assert len(after) == 12 and not list(out.glob("*.partial"))
-    assert {name: after[name] for name in survivors} == survivors, "completed points were not rewritten"
-
-    reference = tmp_path / "uninterrupted"
-    code, _, err = run_cli(monkeypatch, capsys, "sweep", path, *grid, "--workers", 2, "--out", reference, "--quiet")
-    assert code == 0, err
-    assert summary_without_times(out) == summary_without_times(reference)
-
-
-@pytest.mark.slow
-def test_ctrl_c_stops_cleanly_keeping_every_completed_point(tmp_path, monkeypatch, capsys):
-    heavier = {**TINY, "data": {"source": "embedded", "train_size": 200, "test_size": 100},
-               "dynamics": {"t_free": 30, "t_clamped": 4}}
-    path = scenario_file(tmp_path, heavier)
-    grid = ("--grid", "dynamics.beta=0.5,0.75,1.0", "--seeds", "4")
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "neurosim.cli", "sweep", str(path), *grid, "--workers", "2",
+    command = [sys.executable, "-m", "neurosim.cli", "sweep", str(path), *GRID, "--workers", "2",
                "--out", str(out), "--quiet"]
     child = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                              cwd=Path(__file__).parent.parent, text=True)
     deadline = time.monotonic() + 60
     while not point_files(out) and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.01)
+    return path, out, child
+
+
+@pytest.mark.slow
+def test_killed_sweep_resumes_without_recomputing(tmp_path, monkeypatch, capsys):
+    path, out, child = sweep_until_first_point(tmp_path)
+    os.killpg(child.pid, signal.SIGKILL)  # the client and its worker processes, mid-sweep
+    child.communicate()
+    survivors = point_files(out)
+    assert 0 < len(survivors) < 12, f"kill landed after {len(survivors)} of 12 points"
+
+    code, _, err = run_cli(monkeypatch, capsys, "sweep", path, *GRID, "--workers", 2, "--out", out, "--quiet")
+    assert code == 0, err
+    after = point_files(out)
+    assert len(after) == 12 and not list(out.glob("*.partial"))
+    assert {name: after[name] for name in survivors} == survivors, "completed points were not rewritten"
+
+    reference = tmp_path / "uninterrupted"
+    code, _, err = run_cli(monkeypatch, capsys, "sweep", path, *GRID, "--workers", 2, "--out", reference, "--quiet")
+    assert code == 0, err
+    assert summary_without_times(out) == summary_without_times(reference)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_keeping_every_completed_point(tmp_path, monkeypatch, capsys):
+    path, out, child = sweep_until_first_point(tmp_path)
     os.killpg(child.pid, signal.SIGINT)  # what Ctrl-C sends: the client and its workers
     try:
         _, err = child.communicate(timeout=60)
@@ -340,7 +339,7 @@ def test_ctrl_c_stops_cleanly_keeping_every_completed_point(tmp_path, monkeypatc
     assert set(statuses.values()) <= {"complete", "interrupted", "pending"}
     assert not list(out.glob("*.partial")), "an interrupted point left a partial file"
 
-    code, _, err = run_cli(monkeypatch, capsys, "sweep", path, *grid, "--workers", 2, "--out", out, "--quiet")
+    code, _, err = run_cli(monkeypatch, capsys, "sweep", path, *GRID, "--workers", 2, "--out", out, "--quiet")
     assert code == 0, err
     after = point_files(out)
     assert len(after) == 12 and {name: after[name] for name in kept} == kept
