@@ -81,7 +81,7 @@ class EquilibriumPropagation:
         for step in range(steps):
             current[...] = drive
             synapses.add_recurrent_currents(neurons.activation(), current)
-            neurons.integrate(current, self.dynamics.epsilon, 2.0 * beta, target)
+            neurons.integrate(current, self.dynamics.epsilon, 2.0 * beta, target, self.dynamics.nudge == "split")
             for probe in self.probes:
                 probe.on_step(phase, step, self.network)
 

@@ -69,18 +69,22 @@ class NeuronBank:
         return self.r if self.fused else self.s
 
     def integrate(self, current: np.ndarray, epsilon: float, nudge: float = 0.0,
-                  target: np.ndarray | None = None) -> None:
-        """One integration step: s ← clip((1 − ε)s + ε(I + 2β(y − s)·[output]), 0, 1).
+                  target: np.ndarray | None = None, split: bool = True) -> None:
+        """One integration step, s ← clip((1 − ε)s + ε·I, 0, 1), with on the output neurons
+        the cost's nudge ``nudge`` = 2β (0 in the free phase) towards ``target``:
 
-        ``current`` must already include the bias; ``nudge`` is 2β (0 in the free phase).
+        - ``split`` (the paper's code): v = (1 − ε)s + ε·I; v ← v + 2εβ(y − v); s ← clip(v, 0, 1);
+        - otherwise one Euler step: s ← clip((1 − ε)s + ε(I + 2β(y − s)), 0, 1).
+
+        ``current`` must already include the bias.
         """
         if target is None:
             target = np.zeros((self.s.shape[0], self.size - self.out_start), dtype=self.dtype)
         if self.fused:
-            leaky_integrate_quantised(self.s, self.r, current, epsilon, self.out_start, nudge, target,
+            leaky_integrate_quantised(self.s, self.r, current, epsilon, self.out_start, nudge, target, split,
                                       self.step_params, self.step_states)
         else:
-            leaky_integrate(self.s, current, epsilon, self.out_start, nudge, target)
+            leaky_integrate(self.s, current, epsilon, self.out_start, nudge, target, split)
 
     def store_u0(self) -> None:
         """Write every neuron's state into its U0 memory cell (end of the free phase), through q_U."""

@@ -9,19 +9,38 @@ from neurosim.quantize import advance, point, quantise_at, quantise_fixed, quant
 
 
 @numba.njit(inline="always")
-def _euler(s, drive, keep, epsilon):  # pragma: no cover - compiled
-    """clip((1 − ε)s + ε·drive, 0, 1), with ``keep`` = 1 − ε."""
-    v = keep * s + epsilon * drive
+def _clip(v):  # pragma: no cover - compiled
     return 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
 
 
+@numba.njit(inline="always")
+def _euler(s, drive, keep, epsilon):  # pragma: no cover - compiled
+    """clip((1 − ε)s + ε·drive, 0, 1), with ``keep`` = 1 − ε."""
+    return _clip(keep * s + epsilon * drive)
+
+
+@numba.njit(inline="always")
+def _output_step(s, current, target, keep, epsilon, nudge, split):  # pragma: no cover - compiled
+    """One step of an output neuron with the cost's nudge, ``nudge`` = 2β (0: free phase).
+
+    ``split`` (the paper's code): v = (1 − ε)s + ε·I, then v ← v + ε·2β(y − v), then clip:
+    the nudge acts on the state after the free step. Otherwise one Euler step of the total
+    field: clip((1 − ε)s + ε(I + 2β(y − s)), 0, 1).
+    """
+    if split:
+        v = keep * s + epsilon * current
+        return _clip(v + epsilon * nudge * (target - v))
+    return _euler(s, current + nudge * (target - s), keep, epsilon)
+
+
 @numba.njit(cache=True, nogil=True, fastmath=False)
-def leaky_integrate(s, current, epsilon, out_start, nudge, target):  # pragma: no cover - compiled
-    """One Euler step of every neuron, in place, clipped to [0, 1].
+def leaky_integrate(s, current, epsilon, out_start, nudge, target, split):  # pragma: no cover - compiled
+    """One integration step of every neuron, in place, clipped to [0, 1].
 
     s ← clip((1 − ε)s + ε·I, 0, 1), where I is the total input current (synaptic current
-    plus bias) and, for output neurons (columns from ``out_start``), also the cost's nudge
-    2β(y_target − s) passed as ``nudge`` = 2β (0 in the free phase).
+    plus bias); output neurons (columns from ``out_start``) also get the cost's nudge
+    with ``nudge`` = 2β (0 in the free phase), applied after the free step when ``split``
+    (the paper's code) or inside the same Euler step otherwise (:func:`_output_step`).
     """
     batch, width = s.shape
     keep = 1.0 - epsilon
@@ -29,15 +48,16 @@ def leaky_integrate(s, current, epsilon, out_start, nudge, target):  # pragma: n
         for i in range(out_start):
             s[k, i] = _euler(s[k, i], current[k, i], keep, epsilon)
         for i in range(out_start, width):
-            s[k, i] = _euler(s[k, i], current[k, i] + nudge * (target[k, i - out_start] - s[k, i]), keep, epsilon)
+            s[k, i] = _output_step(s[k, i], current[k, i], target[k, i - out_start], keep, epsilon, nudge, split)
 
 
 @numba.njit(cache=True, nogil=True, fastmath=False)
-def leaky_integrate_quantised(s, r, current, epsilon, out_start, nudge, target, params, states):  # pragma: no cover
+def leaky_integrate_quantised(s, r, current, epsilon, out_start, nudge, target, split, params,
+                              states):  # pragma: no cover - compiled
     """The step of :func:`leaky_integrate` through the neuron's quantisation points, fused.
 
-    Per neuron, in one pass: the ADC reads the current, q_I(I); the nudge is added (output
-    neurons); the integrator's state is written through q_s; the DAC drives r = q_ρ(s) onto
+    Per neuron, in one pass: the ADC reads the current, q_I(I); the integrator steps
+    (output neurons with the nudge, :func:`_output_step`); its state is written through q_s; the DAC drives r = q_ρ(s) onto
     the synapses. ``params``/``states`` hold the kernel parameters and generator states of
     the points [current ADC, state, activation DAC] (:mod:`neurosim.quantize`).
 
@@ -57,8 +77,9 @@ def leaky_integrate_quantised(s, r, current, epsilon, out_start, nudge, target, 
                 s[k, i] = v
                 r[k, i] = quantise_fixed(v, p_dac, p_dac[4])
             for i in range(out_start, width):
-                drive = quantise_fixed(current[k, i], p_adc, p_adc[4]) + nudge * (target[k, i - out_start] - s[k, i])
-                v = quantise_fixed(_euler(s[k, i], drive, keep, epsilon), p_state, p_state[4])
+                v = quantise_fixed(_output_step(s[k, i], quantise_fixed(current[k, i], p_adc, p_adc[4]),
+                                                target[k, i - out_start], keep, epsilon, nudge, split),
+                                   p_state, p_state[4])
                 s[k, i] = v
                 r[k, i] = quantise_fixed(v, p_dac, p_dac[4])
         return
@@ -73,8 +94,9 @@ def leaky_integrate_quantised(s, r, current, epsilon, out_start, nudge, target, 
             r[k, i] = quantise_at(v, p_dac, g_dac, n)
         for i in range(out_start, width):
             n = first + np.uint64(i)
-            drive = quantise_at(current[k, i], p_adc, g_adc, n) + nudge * (target[k, i - out_start] - s[k, i])
-            v = quantise_at(_euler(s[k, i], drive, keep, epsilon), p_state, g_state, n)
+            v = quantise_at(_output_step(s[k, i], quantise_at(current[k, i], p_adc, g_adc, n),
+                                         target[k, i - out_start], keep, epsilon, nudge, split),
+                            p_state, g_state, n)
             s[k, i] = v
             r[k, i] = quantise_at(v, p_dac, g_dac, n)
     for j in range(3):

@@ -110,6 +110,15 @@ class DynamicsConfig(Section):
     """Integration steps of the weakly-clamped phase."""
     random_beta_sign: bool = True
     """Draw the sign of β at random for every batch (paper §3), else always +β."""
+    nudge: Literal["split", "euler"] = "split"
+    """How a weakly-clamped step applies the cost's nudge 2β(y − s) to the output neurons.
+    ``split`` (the layer-skipping paper's code, the default for ``kind: hopfield``): first
+    the free step v = (1 − ε)s + ε(Wρ(u) + b), then v ← v + 2εβ(y − v) on the outputs, then
+    s ← clip(v, 0, 1); with 2εβ = 1 a positively nudged output lands on its target.
+    ``euler`` (the default for ``deep`` and ``asymmetric``, whose paper's eq. 1 holds the
+    nudge inside the field): one Euler step of the whole field, s ← clip((1 − ε)s +
+    ε(Wρ(u) + b + 2β(y − s)), 0, 1). Both discretise the same ODE and agree to first order
+    in εβ; neurosim ≤ 0.1 used ``euler`` for every kind."""
     kind: Literal["hopfield", "deep", "asymmetric"] = "hopfield"
     """``hopfield``: symmetric EP on bidirectional synapses (layered or layer-skipping
     topologies). ``deep``: directed EP, ṡ_j = Σ_i W_ij s_i + b_j − s_j Σ_i W_ji, learning
@@ -118,6 +127,13 @@ class DynamicsConfig(Section):
     paper's baseline). ``deep`` and ``asymmetric`` need ``topology.kind:
     complete_directed`` and a ``directed`` section; ``t_free`` and ``t_clamped`` are then
     the paper's M_0 and M_β."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nudge_default_of_kind(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "nudge" not in data and data.get("kind", "hopfield") != "hopfield":
+            return {**data, "nudge": "euler"}
+        return data
 
 
 LearningRate = float | list[float] | dict[str, float]

@@ -21,8 +21,9 @@ def full_matrix(network: Network) -> np.ndarray:
     return w
 
 
-def controller_for(network: Network, epsilon: float = 0.5, steps: int = 10) -> EquilibriumPropagation:
-    dynamics = DynamicsConfig(epsilon=epsilon, beta=1.0, t_free=steps, t_clamped=steps)
+def controller_for(network: Network, epsilon: float = 0.5, steps: int = 10,
+                   nudge: str = "split") -> EquilibriumPropagation:
+    dynamics = DynamicsConfig(epsilon=epsilon, beta=1.0, t_free=steps, t_clamped=steps, nudge=nudge)
     rates = {pair: 1.0 for pair in network.topology.pairs}
     return EquilibriumPropagation(network, dynamics, rates, np.ones(network.topology.n_state))
 

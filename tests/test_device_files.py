@@ -206,8 +206,9 @@ def test_bitdepth_refuses_the_error_cell_on_an_ep_scenario(tmp_path):
     assert "error cell" in result.exception.reason and not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("split", [True, False], ids=["split", "euler"])
 @pytest.mark.parametrize("rounding", ["nearest", "truncate", "stochastic"])
-def test_fused_neuron_step_is_adc_then_integrate_then_state_then_dac(rounding):
+def test_fused_neuron_step_is_adc_then_integrate_then_state_then_dac(rounding, split):
     """A quantised step equals the composition of the three quantisers applied to whole
     arrays (stochastic: each point's generator draws one number per neuron, in order, and
     the step and the bank's own load/send draw from the same stream, never reusing a number)."""
@@ -223,10 +224,15 @@ def test_fused_neuron_step_is_adc_then_integrate_then_state_then_dac(rounding):
     s = reference.state(start)
     reference.activation(s)  # load() drives the DAC once
     for _ in range(3):
-        bank.integrate(current, epsilon, nudge, target)
+        bank.integrate(current, epsilon, nudge, target, split)
         drive = reference.current(current)
-        drive[:, 6:] += nudge * (target - s[:, 6:])
-        s = reference.state(np.clip((1 - epsilon) * s + epsilon * drive, 0, 1))
+        if split:  # the nudge acts on the state after the free step
+            v = (1 - epsilon) * s + epsilon * drive
+            v[:, 6:] += epsilon * nudge * (target - v[:, 6:])
+        else:
+            drive[:, 6:] += nudge * (target - s[:, 6:])
+            v = (1 - epsilon) * s + epsilon * drive
+        s = reference.state(np.clip(v, 0, 1))
         np.testing.assert_array_equal(bank.s, s)
         np.testing.assert_array_equal(bank.activation(), reference.activation(s))
     np.testing.assert_array_equal(bank.send(start), reference.activation(start))  # one stream per point

@@ -64,9 +64,9 @@ def true_gradients(network, x, target, h=1e-6):
     return grads, gb
 
 
-def ep_estimate(network, x, target, beta):
+def ep_estimate(network, x, target, beta, nudge):
     """Symmetric EP estimate: the corrections for +β and −β averaged (error O(β²))."""
-    ctl = controller_for(network, steps=RELAX)
+    ctl = controller_for(network, steps=RELAX, nudge=nudge)
     u0 = ctl.free_phase(x, np.zeros((len(x), network.topology.n_state))).copy()
     total, total_b = None, 0.0
     for signed in (beta, -beta):
@@ -88,7 +88,8 @@ def relative_error(estimate, grads, est_b, grad_b):
     (lambda rng: layered([5, 4, 4, 3]), 0.25),
     (lambda rng: layer_skipping([5, 4, 4, 3], rng, n=6), 0.1),
 ], ids=["layered", "layer-skipping"])
-def test_ep_update_approaches_true_gradient_as_beta_shrinks(make_topology, scale, rng):
+@pytest.mark.parametrize("nudge", ["split", "euler"])
+def test_ep_update_approaches_true_gradient_as_beta_shrinks(make_topology, scale, nudge, rng):
     network = random_network(make_topology(rng), rng, scale=scale, bias=0.5)
     x = rng.uniform(0, 1, (3, 5))
     target = np.eye(3)[[0, 2, 1]]
@@ -98,7 +99,7 @@ def test_ep_update_approaches_true_gradient_as_beta_shrinks(make_topology, scale
 
     errors = []
     for beta in (0.3, 0.03, 0.003):
-        estimate, est_b, u0 = ep_estimate(network, x, target, beta)
+        estimate, est_b, u0 = ep_estimate(network, x, target, beta, nudge)
         np.testing.assert_allclose(u0, s_closed, atol=1e-10)  # the dynamics reach the closed-form equilibrium
         errors.append(relative_error(estimate, grads, est_b, grad_b))
     assert errors[0] > errors[1] > errors[2], errors
@@ -107,13 +108,14 @@ def test_ep_update_approaches_true_gradient_as_beta_shrinks(make_topology, scale
     assert errors[1] / errors[2] > 30, errors
 
 
-def test_one_sided_estimate_is_first_order(rng):
+@pytest.mark.parametrize("nudge", ["split", "euler"])
+def test_one_sided_estimate_is_first_order(nudge, rng):
     """With one sign of β the bias of the estimate shrinks only linearly."""
     network = random_network(layered([5, 4, 3]), rng, scale=0.25, bias=0.5)
     x = rng.uniform(0, 1, (2, 5))
     target = np.eye(3)[[0, 2]]
     grads, grad_b = true_gradients(network, x, target)
-    ctl = controller_for(network, steps=RELAX)
+    ctl = controller_for(network, steps=RELAX, nudge=nudge)
     errors = []
     for beta in (0.1, 0.01):
         u0 = ctl.free_phase(x, np.zeros((2, network.topology.n_state))).copy()

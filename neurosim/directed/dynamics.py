@@ -9,7 +9,10 @@ Two vector fields, for the non-input neurons j:
 
 plus, on the outputs in the weakly-clamped phase, −β ∂C/∂s_j = 2β(y_j − s_j) with the
 cost C = ‖ŷ − y‖² (no ½, as in the Hopfield controller). One step, step size ε (units of
-the neuron time constant): s ← clip(s + ε·V(s), 0, 1) (the paper's footnote 2).
+the neuron time constant): s ← clip(s + ε·V(s), 0, 1) (the paper's eq. 1 with footnote 2;
+``dynamics.nudge: euler``, the default here). With ``nudge: split`` the nudge acts after
+the step of the field without it, as the layer-skipping paper's code does:
+v = s + ε·V⁰(s); v_out ← v_out + 2εβ(y − v_out); s ← clip(v, 0, 1).
 
 Quantisation points (the bank's :class:`~neurosim.device_spec.Quantisers`; each is the
 identity when ideal, so the ideal chip computes exactly the float field above):
@@ -55,19 +58,25 @@ def vector_field(kind: Kind, bank: DirectedSynapseBank, u: np.ndarray, beta: flo
 
 def relax(kind: Kind, bank: DirectedSynapseBank, u: np.ndarray, steps: int, epsilon: float,
           beta: float = 0.0, target: np.ndarray | None = None,
-          on_step: Callable[[np.ndarray, np.ndarray], None] | None = None) -> np.ndarray:
+          on_step: Callable[[np.ndarray, np.ndarray], None] | None = None, split: bool = False) -> np.ndarray:
     """Integrate ``steps`` Euler steps from ``u`` (not modified); returns the final state.
-    The state of every non-input neuron is written through q_s after each step.
+    The state of every non-input neuron is written through q_s after each step. ``split``
+    applies the output nudge after the field's step instead of inside it (module docstring).
 
     ``on_step(previous, current)`` sees the state before and after every step (used by
     the DEEP rule to integrate along the path).
     """
-    free = bank.graph.free
+    graph = bank.graph
+    free, outputs = graph.free, slice(graph.n_hidden, graph.n_hidden + graph.n_outputs)
+    nudge_after = split and beta != 0.0
     u = u.copy()
     for _ in range(steps):
         previous = u.copy() if on_step is not None else None
-        v = vector_field(kind, bank, u, beta, target)
-        state = np.clip(u[:, free] + epsilon * v[:, free], 0.0, 1.0)
+        v = vector_field(kind, bank, u, 0.0 if nudge_after else beta, target)
+        state = u[:, free] + epsilon * v[:, free]
+        if nudge_after:
+            state[:, outputs] += epsilon * 2.0 * beta * (target - state[:, outputs])
+        state = np.clip(state, 0.0, 1.0)
         bank.q.state.inplace(state)
         u[:, free] = state
         if on_step is not None:

@@ -119,12 +119,13 @@ def update(run: DirectedRun, x: np.ndarray, y: np.ndarray, beta: float,
     dynamics, directed, bank = run.scenario.dynamics, run.scenario.directed, run.bank
     u0 = relax(run.kind, bank, initial_state(x, run.graph.n, bank.weights.dtype), dynamics.t_free, dynamics.epsilon)
     u0 = remember(bank, u0)
+    split = dynamics.nudge == "split"
     if run.kind == "deep":
         path = PathIntegral(run.graph.n, bank.weights.dtype)
-        relax(run.kind, bank, u0, dynamics.t_clamped, dynamics.epsilon, beta, y, on_step=path)
+        relax(run.kind, bank, u0, dynamics.t_clamped, dynamics.epsilon, beta, y, on_step=path, split=split)
         correction = path.correction(beta, len(x))
     else:
-        ubeta = remember(bank, relax(run.kind, bank, u0, dynamics.t_clamped, dynamics.epsilon, beta, y))
+        ubeta = remember(bank, relax(run.kind, bank, u0, dynamics.t_clamped, dynamics.epsilon, beta, y, split=split))
         correction = asymmetric_correction(u0, ubeta, beta)
     if directed.l1 > 0:
         correction += l1_correction(bank.weights, directed.l1)
