@@ -161,3 +161,24 @@ def test_directed_clamped_step_matches_the_equations(split):
     expected = [x, np.clip(h + eps * field_h, 0, 1), np.clip(v_o, 0, 1)]
     end = relax("deep", bank, np.array([[x, h, o]]), 1, eps, beta, np.array([[y]]), split=split)
     np.testing.assert_allclose(end[0], expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("beta", [0.4, -0.3, 0.05])
+def test_split_equilibrium_is_the_euler_equilibrium_at_the_effective_beta(beta, rng):
+    """At a fixed point of the split step (no neuron clipped) the output neurons satisfy
+    s − (Wρ(u) + b) = 2β(y − s)/(1 − 2εβ): the split step settles where the single Euler
+    step settles with β_eff = β/(1 − 2εβ) (ε = 0.5: β = 0.4 → 2/3, β = −0.3 → −3/13)."""
+    epsilon = 0.5
+    network = random_network(layered(SIZES), rng, scale=0.3, bias=0.5)
+    x = rng.uniform(0, 1, (3, 3))
+    settle = 3000
+    split = controller_for(network, epsilon, settle, "split")
+    start = split.free_phase(x, np.full((3, 6), 0.5)).copy()
+    target = start[:, 4:] + np.array([0.05, -0.05])  # near the free outputs: nothing clips
+    network.neurons.u0 = start.copy()
+    s_split = split.clamped_phase(x, target, beta).copy()
+    euler = controller_for(network, epsilon, settle, "euler")
+    network.neurons.u0 = start.copy()
+    s_euler = euler.clamped_phase(x, target, beta / (1 - 2 * epsilon * beta)).copy()
+    assert np.all((s_split > 0.01) & (s_split < 0.99)), "test premise: no neuron clipped"
+    np.testing.assert_allclose(s_split, s_euler, rtol=0, atol=1e-10)
