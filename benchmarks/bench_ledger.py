@@ -2,7 +2,7 @@
 
 The ledger is a controller probe (one call per integration step, one per phase end and
 update) plus a training observer. Both runs train the same scenario in the same process
-through :func:`neurosim.train.train`, alternating, best of ``--repeats`` each; the ratio
+through :func:`neurosim.training.loop.train`, alternating, best of ``--repeats`` each; the ratio
 is ledger ÷ bare.
 
     python benchmarks/bench_ledger.py [--scenario scenarios/quickstart.yaml] [--max-batches 100]
@@ -16,11 +16,11 @@ import time
 
 import numpy as np
 
-from neurosim.datasets import load_dataset
-from neurosim.ledger import Ledger
-from neurosim.network import build_topology
-from neurosim.scenario import load_scenario
-from neurosim.train import train
+from neurosim.data.datasets import load_dataset
+from neurosim.observe.ledger import Ledger
+from neurosim.models.network import build_topology
+from neurosim.config.scenario import load_scenario
+from neurosim.training.loop import train
 
 
 def timed(scenario, dataset, max_batches: int, with_ledger: bool) -> float:

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosim.datasets import load_embedded
-from neurosim.scenario import scenario_from_dict
-from neurosim.train import prepare
+from neurosim.data.datasets import load_embedded
+from neurosim.config.scenario import scenario_from_dict
+from neurosim.training.loop import prepare
 
 DEVICES = Path(__file__).parent.parent / "devices"
 STOCHASTIC_NEURONS = {f"neuron.{p}.rounding": "stochastic" for p in ("current", "state")} | {

@@ -1,6 +1,6 @@
 """Cost of the default trace policy: a traced run against the same run untraced, same process.
 
-Both runs write a run file through :class:`~neurosim.recorder.RunRecorder`; they differ
+Both runs write a run file through :class:`~neurosim.observe.recorder.RunRecorder`; they differ
 only in ``trace.enabled``. The default policy records the phase-end states and memory
 cells of each epoch's first batch and every weight after each epoch. Runs alternate
 (untraced, traced, ...) and the best of ``--repeats`` is kept for each. Because a shared
@@ -21,12 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import neurosim.recorder
-from neurosim.datasets import load_dataset
-from neurosim.recorder import RunRecorder
-from neurosim.scenario import load_scenario
-from neurosim.tracing import Tracer
-from neurosim.train import train
+import neurosim.observe.recorder
+from neurosim.data.datasets import load_dataset
+from neurosim.observe.recorder import RunRecorder
+from neurosim.config.scenario import load_scenario
+from neurosim.observe.tracing import Tracer
+from neurosim.training.loop import train
 
 EVENTS = ("on_start", "on_epoch_start", "on_train_batch", "on_epoch_end", "on_step", "on_phase_end", "on_update")
 
@@ -73,7 +73,7 @@ def main() -> None:
     dataset = load_dataset(traced.data)
     times = {"untraced": [], "traced": []}
     inside = []
-    neurosim.recorder.Tracer = TimedTracer
+    neurosim.observe.recorder.Tracer = TimedTracer
     with tempfile.TemporaryDirectory() as tmp:
         timed_run(untraced, dataset, 1, Path(tmp) / "warm.h5")  # compile kernels
         for _ in range(args.repeats):

@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 
-from neurosim.datasets import load_embedded
-from neurosim.scenario import scenario_from_dict
-from neurosim.train import prepare
+from neurosim.data.datasets import load_embedded
+from neurosim.config.scenario import scenario_from_dict
+from neurosim.training.loop import prepare
 
 
 def paper_scenario(kind: str, dtype: str):

@@ -9,7 +9,7 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 
 def open_run(path):
-    """Read a run file into named arrays; see :func:`neurosim.runs.open_run`."""
-    from neurosim.runs import open_run as _open_run
+    """Read a run file into named arrays; see :func:`neurosim.runfile.read.open_run`."""
+    from neurosim.runfile.read import open_run as _open_run
 
     return _open_run(path)

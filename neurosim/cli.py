@@ -8,15 +8,15 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from neurosim import bitdepth as bit_depth
-from neurosim.datasets import load_dataset
+from neurosim.studies import bitdepth as bit_depth
+from neurosim.data.datasets import load_dataset
 from neurosim.directed.cli import directed_study, run_directed
 from neurosim.errors import ConfigError, NeurosimError
-from neurosim.recorder import RunRecorder
-from neurosim.report import report as energy_report
-from neurosim.scenario import load_scenario, parse_override
-from neurosim.tracing import check as check_trace
-from neurosim.train import BatchRecord, EpochRecord, Observer, TrainingRun, prepare, train
+from neurosim.observe.recorder import RunRecorder
+from neurosim.analysis.report import report as energy_report
+from neurosim.config.scenario import load_scenario, parse_override
+from neurosim.observe.tracing import check as check_trace
+from neurosim.training.loop import BatchRecord, EpochRecord, Observer, TrainingRun, prepare, train
 
 
 class Progress(Observer):
@@ -148,7 +148,7 @@ def _train_and_record(scenario, dataset, out_path: Path, max_batches: int | None
 def report(runs: tuple[str, ...], fmt: str, out: str | None, plot_path: str | None) -> None:
     """Energy and memory-access report of a run's action ledger; with two runs of one network
     (EP and BP), a side-by-side comparison and the paper's Table 1."""
-    from neurosim.report import LedgerTable, figure
+    from neurosim.analysis.report import LedgerTable, figure
 
     text = energy_report(list(runs), fmt)
     if plot_path:
@@ -178,10 +178,10 @@ def sweep(file: str, grid: tuple[str, ...], seeds: int | None, out: str | None, 
 
     Re-running the same command skips the complete points and runs the others.
     """
-    from neurosim.grid import axes_of, expand
-    from neurosim.scenario import set_key
-    from neurosim.sweep import run_sweep
-    from neurosim.sweep_summary import write_summary
+    from neurosim.studies.grid import axes_of, expand
+    from neurosim.config.scenario import set_key
+    from neurosim.studies.sweep import run_sweep
+    from neurosim.studies.sweep_summary import write_summary
 
     if workers is not None and scheduler is not None:
         raise click.UsageError("give --workers (a local cluster) or --scheduler (an existing one), not both")
@@ -261,7 +261,7 @@ def plot(runs: tuple[Path, ...], kind: str | None, out: Path | None, pairs: str,
     """Draw a figure from run files (RUN.h5 or RUN.h5.partial) or from one sweep directory."""
     kind = _plot_kind(runs, kind)
     if kind == "sweep":
-        from neurosim.sweep_plot import plot_sweep
+        from neurosim.studies.sweep_plot import plot_sweep
 
         written = plot_sweep(runs[0], out or runs[0] / "sweep.png", x_key, metric or "test_error")
         click.echo(f"wrote {written}")
@@ -270,8 +270,8 @@ def plot(runs: tuple[Path, ...], kind: str | None, out: Path | None, pairs: str,
         raise click.UsageError("--x and --metric apply to --kind sweep")
     if out is None:
         raise click.UsageError(f"--kind {kind} needs --out")
-    from neurosim import plots
-    from neurosim.runs import open_run
+    from neurosim.analysis import plots
+    from neurosim.runfile.read import open_run
 
     loaded = [open_run(path) for path in runs]
     if kind == "errors":

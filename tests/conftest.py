@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurosim.controllers import EquilibriumPropagation
-from neurosim.network import Network
-from neurosim.scenario import DynamicsConfig
-from neurosim.topology import Topology
+from neurosim.learning.ep import EquilibriumPropagation
+from neurosim.models.network import Network
+from neurosim.config.scenario import DynamicsConfig
+from neurosim.models.topology import Topology
 
 
 def full_matrix(network: Network) -> np.ndarray:

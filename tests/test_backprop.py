@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from conftest import random_network
-from neurosim.backprop import Backpropagation
-from neurosim.datasets import load_embedded
-from neurosim.device_spec import DeviceSpec, Quantisers, load_devices
+from neurosim.learning.backprop import Backpropagation
+from neurosim.data.datasets import load_embedded
+from neurosim.devices.spec import DeviceSpec, Quantisers, load_devices
 from neurosim.errors import ConfigError
-from neurosim.scenario import scenario_from_dict
-from neurosim.topology import Topology, layer_skipping, layered
-from neurosim.train import train
+from neurosim.config.scenario import scenario_from_dict
+from neurosim.models.topology import Topology, layer_skipping, layered
+from neurosim.training.loop import train
 
 
 def cost(network, x, target):

@@ -7,7 +7,7 @@ import gzip
 import numpy as np
 import pytest
 
-from neurosim.datasets import load_embedded, load_idx, read_idx
+from neurosim.data.datasets import load_embedded, load_idx, read_idx
 from neurosim.errors import ConfigError
 
 

@@ -8,15 +8,16 @@ import numpy as np
 import pytest
 
 import neurosim
-from neurosim.controllers import Probe
-from neurosim.datasets import load_embedded
-from neurosim.device_spec import DeviceSpec, Quantisers, load_devices
-from neurosim.devices import NeuronBank, SynapseBank
+from neurosim.learning.ep import Probe
+from neurosim.data.datasets import load_embedded
+from neurosim.devices.spec import DeviceSpec, Quantisers, load_devices
+from neurosim.devices.neurons import NeuronBank
+from neurosim.devices.synapses import SynapseBank
 from neurosim.errors import ConfigError
-from neurosim.recorder import RunRecorder
-from neurosim.scenario import load_scenario, scenario_from_dict
-from neurosim.topology import layered
-from neurosim.train import Observer, train
+from neurosim.observe.recorder import RunRecorder
+from neurosim.config.scenario import load_scenario, scenario_from_dict
+from neurosim.models.topology import layered
+from neurosim.training.loop import Observer, train
 
 ROOT = Path(__file__).parent.parent
 

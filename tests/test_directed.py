@@ -15,7 +15,7 @@ from neurosim.directed.sparsity import prune, removal_probabilities
 from neurosim.directed.stability import rate_sum_drift, stable_neurons
 from neurosim.directed.synapses import DirectedSynapseBank
 from neurosim.directed.train import train_directed
-from neurosim.scenario import scenario_from_dict
+from neurosim.config.scenario import scenario_from_dict
 
 
 def random_bank(graph: DirectedGraph, seed: int, scale: float = 1.0) -> DirectedSynapseBank:
@@ -226,7 +226,7 @@ def test_cli_runs_a_directed_scenario_and_a_study(tmp_path, monkeypatch, capsys)
         assert f["final/weights"].shape == (9, 8)
         assert np.isnan(f["metrics/epoch/lost_fraction"][()]).all()  # ideal devices
         assert f["ledger"].attrs["epochs"] == 20
-    from neurosim.report import report
+    from neurosim.analysis.report import report
     assert "complete_directed [2, 5, 1], 42 connections" in report([str(out)], "md")
     monkeypatch.setattr(sys, "argv", ["neurosim", "directed-study", str(scenario), "--seeds", "2", "--epochs", "20",
                                       "--out", str(tmp_path / "study"), "--quiet"])

@@ -9,13 +9,13 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neurosim.device_spec import DeviceSpec, Quantisers
+from neurosim.devices.spec import DeviceSpec, Quantisers
 from neurosim.directed.dynamics import relax, remember, vector_field
 from neurosim.directed.graph import DirectedGraph
 from neurosim.directed.stability import rate_sum_drift, stable_fraction
 from neurosim.directed.synapses import DirectedSynapseBank
 from neurosim.directed.train import train_directed
-from neurosim.scenario import scenario_from_dict
+from neurosim.config.scenario import scenario_from_dict
 
 ROOT = Path(__file__).parent.parent
 REFERENCE = Path(__file__).parent / "data" / "directed-float-reference.npz"

@@ -7,7 +7,7 @@ import pytest
 
 from neurosim.directed.recorder import DirectedRecorder
 from neurosim.directed.train import train_directed
-from neurosim.scenario import scenario_from_dict
+from neurosim.config.scenario import scenario_from_dict
 
 
 def scenario(kind: str, sparsity: bool = False, devices=None):

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import controller_for, full_matrix, random_network
-from neurosim.topology import layer_skipping, layered
+from neurosim.models.topology import layer_skipping, layered
 
 
 def reference_energy(w_full, bias, x, s):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import controller_for, full_matrix, random_network
-from neurosim.topology import layer_skipping, layered
+from neurosim.models.topology import layer_skipping, layered
 
 RELAX = 4000  # steps: converged to float64 precision for these contracting networks
 

@@ -9,16 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import random_network
-from neurosim.backprop import Backpropagation
-from neurosim.controllers import EquilibriumPropagation
-from neurosim.device_spec import DeviceSpec
-from neurosim.energy import ACTION_POINT, ACTIONS, EnergyTable
-from neurosim.ledger import INFERENCE, Ledger
-from neurosim.recorder import RunRecorder
-from neurosim.datasets import load_dataset
-from neurosim.scenario import DynamicsConfig, scenario_from_dict
-from neurosim.topology import Topology, layered
-from neurosim.train import BatchRecord, train
+from neurosim.learning.backprop import Backpropagation
+from neurosim.learning.ep import EquilibriumPropagation
+from neurosim.devices.spec import DeviceSpec
+from neurosim.devices.energy import ACTION_POINT, ACTIONS, EnergyTable
+from neurosim.observe.ledger import INFERENCE, Ledger
+from neurosim.observe.recorder import RunRecorder
+from neurosim.data.datasets import load_dataset
+from neurosim.config.scenario import DynamicsConfig, scenario_from_dict
+from neurosim.models.topology import Topology, layered
+from neurosim.training.loop import BatchRecord, train
 
 
 def _count(ledger: Ledger, phase: str, device: str, action: str) -> int:

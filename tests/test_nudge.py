@@ -20,10 +20,10 @@ from conftest import controller_for, full_matrix, random_network
 from neurosim.directed.dynamics import relax
 from neurosim.directed.graph import DirectedGraph
 from neurosim.directed.synapses import DirectedSynapseBank
-from neurosim.kernels import leaky_integrate, leaky_integrate_quantised
-from neurosim.quantize import IDEAL_PARAMS
-from neurosim.scenario import DynamicsConfig
-from neurosim.topology import layered
+from neurosim.devices.kernels import leaky_integrate, leaky_integrate_quantised
+from neurosim.devices.quantize import IDEAL_PARAMS
+from neurosim.config.scenario import DynamicsConfig
+from neurosim.models.topology import layered
 
 SIZES = [3, 4, 2]
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import neurosim
-from neurosim import plots
+from neurosim.analysis import plots
 from neurosim.cli import main
 from test_cli import run_cli
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from neurosim.quantize import Quantiser
+from neurosim.devices.quantize import Quantiser
 
 bits = st.integers(1, 12)
 ranges = st.tuples(st.floats(-8, 8), st.floats(0.01, 16)).map(lambda t: (t[0], t[0] + t[1]))

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from neurosim.errors import ConfigError
-from neurosim.rates import bias_rates, pair_rates
-from neurosim.scenario import TrainingConfig
-from neurosim.topology import layer_skipping, layered
+from neurosim.learning.rates import bias_rates, pair_rates
+from neurosim.config.scenario import TrainingConfig
+from neurosim.models.topology import layer_skipping, layered
 
 
 def test_global_rate_applies_everywhere():

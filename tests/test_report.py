@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 from neurosim.cli import cli
-from neurosim.report import CSV_COLUMNS, ReportError, report
+from neurosim.analysis.report import CSV_COLUMNS, ReportError, report
 
 def run_cli(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])

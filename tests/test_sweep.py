@@ -20,15 +20,15 @@ import numpy as np
 import pytest
 import yaml
 
-from neurosim.datasets import load_dataset
-from neurosim.grid import axes_of, expand
-from neurosim.recorder import RunRecorder
-from neurosim.scenario import load_scenario
-import neurosim.sweep
-from neurosim.sweep import run_sweep
-import neurosim.sweep_plot
-from neurosim.sweep_summary import write_summary
-from neurosim.train import train
+from neurosim.data.datasets import load_dataset
+from neurosim.studies.grid import axes_of, expand
+from neurosim.observe.recorder import RunRecorder
+from neurosim.config.scenario import load_scenario
+import neurosim.studies.sweep
+from neurosim.studies.sweep import run_sweep
+import neurosim.studies.sweep_plot
+from neurosim.studies.sweep_summary import write_summary
+from neurosim.training.loop import train
 from test_cli import run_cli
 
 TINY = {
@@ -174,8 +174,8 @@ def test_summary_table_rows(cluster_sweep):
 def drawn_lines(monkeypatch, draw) -> dict[str, tuple[list, list]]:
     """Run ``draw()`` and return the lines of the sweep figure it saved: label -> (x, y)."""
     figures = []
-    save = neurosim.sweep_plot.save
-    monkeypatch.setattr(neurosim.sweep_plot, "save", lambda fig, out: figures.append(fig) or save(fig, out))
+    save = neurosim.studies.sweep_plot.save
+    monkeypatch.setattr(neurosim.studies.sweep_plot, "save", lambda fig, out: figures.append(fig) or save(fig, out))
     draw()
     (figure,) = figures
     return {line.get_label(): (list(line.get_xdata()), list(line.get_ydata())) for line in figure.axes[0].lines}
@@ -257,9 +257,9 @@ def test_a_point_whose_worker_dies_is_retried_then_reported(tmp_path, monkeypatc
         (starts / f"{name}@{time.time_ns()}").touch()
         if name == "dynamics.beta=0.5" or (name == "dynamics.beta=0.75" and len(list(starts.glob(f"{name}@*"))) == 1):
             os._exit(3)
-        return importlib.import_module("neurosim.sweep").point_task(name, scenario_yaml, *data)  # the worker's own
+        return importlib.import_module("neurosim.studies.sweep").point_task(name, scenario_yaml, *data)  # the worker's own
 
-    monkeypatch.setattr(neurosim.sweep, "point_task", dying)
+    monkeypatch.setattr(neurosim.studies.sweep, "point_task", dying)
     base, axes = axes_of(path, ("dynamics.beta=0.5,0.75,1.0",), None)
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         manifest = run_sweep(tmp_path / "out", str(path), base, axes, expand(path, base, axes), workers=2, retries=2)

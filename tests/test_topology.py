@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neurosim.topology import (fraction_for, initial_weights, layer_skipping, layered,
+from neurosim.models.topology import (fraction_for, initial_weights, layer_skipping, layered,
                                layered_with_intralayer_count, replacements_for)
 
 sizes_strategy = st.lists(st.integers(1, 7), min_size=3, max_size=5)

@@ -14,14 +14,14 @@ import pytest
 import yaml
 
 import neurosim
-import neurosim.runs
+import neurosim.runfile.read
 from neurosim.cli import main
-from neurosim.controllers import Probe
-from neurosim.datasets import load_dataset
-from neurosim.recorder import RunRecorder, partial_path
-from neurosim.scenario import scenario_from_dict
-from neurosim.tracing import Tracer
-from neurosim.train import Observer, train
+from neurosim.learning.ep import Probe
+from neurosim.data.datasets import load_dataset
+from neurosim.observe.recorder import RunRecorder, partial_path
+from neurosim.config.scenario import scenario_from_dict
+from neurosim.observe.tracing import Tracer
+from neurosim.training.loop import Observer, train
 
 EVERYTHING = [
     {"banks": ["state"], "cadence": "step", "epochs": [1], "batches": ["1:3"], "samples": [0, "2:5"]},
@@ -271,5 +271,5 @@ def test_bad_trace_rules_name_their_key(rules, message, tmp_path, monkeypatch, c
 
 
 def test_open_run_names_a_missing_file(tmp_path):
-    with pytest.raises(neurosim.runs.RunFileError, match="no such run file"):
+    with pytest.raises(neurosim.runfile.read.RunFileError, match="no such run file"):
         neurosim.open_run(tmp_path / "nothing.h5")

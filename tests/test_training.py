@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neurosim.controllers import EquilibriumPropagation
-from neurosim.datasets import load_embedded
+from neurosim.learning.ep import EquilibriumPropagation
+from neurosim.data.datasets import load_embedded
 from neurosim.errors import SimulationDiverged
-from neurosim.scenario import load_scenario, scenario_from_dict
-from neurosim.train import train
+from neurosim.config.scenario import load_scenario, scenario_from_dict
+from neurosim.training.loop import train
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 
@@ -97,8 +97,8 @@ def test_rms_correction_is_rate_times_rms_of_delta_w(small_data):
 
 
 def test_probes_see_every_step_phase_end_and_update(small_data):
-    from neurosim.controllers import Probe
-    from neurosim.train import prepare
+    from neurosim.learning.ep import Probe
+    from neurosim.training.loop import prepare
 
     class Counter(Probe):
         def __init__(self):

@@ -12,7 +12,7 @@ from neurosim.directed.recorder import DirectedRecorder
 from neurosim.directed.study import run_scenario, table, write_study
 from neurosim.directed.train import DirectedEpoch, DirectedObserver, train_directed
 from neurosim.errors import ConfigError
-from neurosim.scenario import Scenario, load_scenario, parse_override
+from neurosim.config.scenario import Scenario, load_scenario, parse_override
 
 
 class EpochLine(DirectedObserver):

@@ -14,7 +14,7 @@ the neuron time constant): s ← clip(s + ε·V(s), 0, 1) (the paper's eq. 1 wit
 the step of the field without it, as the layer-skipping paper's code does:
 v = s + ε·V⁰(s); v_out ← v_out + 2εβ(y − v_out); s ← clip(v, 0, 1).
 
-Quantisation points (the bank's :class:`~neurosim.device_spec.Quantisers`; each is the
+Quantisation points (the bank's :class:`~neurosim.devices.spec.Quantisers`; each is the
 identity when ideal, so the ideal chip computes exactly the float field above):
 
 - the activation DAC sends r = q_ρ(s) (and the clamped inputs) over the synapses; every

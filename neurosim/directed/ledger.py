@@ -1,7 +1,7 @@
-"""The action ledger of a directed run: :class:`neurosim.ledger.Ledger`'s counts and run-file
+"""The action ledger of a directed run: :class:`neurosim.observe.ledger.Ledger`'s counts and run-file
 layout, with the directed datapath's rates.
 
-Conventions (those of :mod:`neurosim.ledger`, with directed synapses). For one example, with
+Conventions (those of :mod:`neurosim.observe.ledger`, with directed synapses). For one example, with
 P inputs, F = N − P non-input neurons, O outputs, and — counted at every update, so that
 removed connections cost nothing from then on — C live connections (C→ of them from a
 lower- to a higher-numbered neuron, ``mac_forward``; C← the others, ``mac_backward``) and
@@ -34,11 +34,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.device_spec import DeviceSpec
+from neurosim.devices.spec import DeviceSpec
 from neurosim.directed.graph import DirectedGraph
 from neurosim.directed.synapses import DirectedSynapseBank
 from neurosim.directed.train import DirectedObserver, DirectedRun
-from neurosim.ledger import INFERENCE, ActionCounts, action_vector
+from neurosim.observe.ledger import INFERENCE, ActionCounts, action_vector
 
 
 class DirectedLedger(ActionCounts, DirectedObserver):

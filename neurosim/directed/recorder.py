@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim import ledger
+from neurosim.observe import ledger
 from neurosim.directed.ledger import DirectedLedger
 from neurosim.directed.train import DirectedEpoch, DirectedObserver, DirectedRun
-from neurosim.h5io import append_rows
-from neurosim.recorder import RunRecorder
+from neurosim.runfile.h5io import append_rows
+from neurosim.observe.recorder import RunRecorder
 
 DIRECTED_METRICS = {
     "mse": "mean over the task's examples of (ŷ − y)² at the free equilibrium from rest, after the epoch",

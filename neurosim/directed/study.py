@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from neurosim.directed.train import DirectedRun, train_directed  # noqa: E402
-from neurosim.scenario import Scenario  # noqa: E402
+from neurosim.config.scenario import Scenario  # noqa: E402
 
 
 @dataclass

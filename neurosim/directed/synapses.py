@@ -1,11 +1,11 @@
 """The directed synapse bank: every connection's weight and whether it is still alive.
 
-Unlike the bidirectional :class:`neurosim.devices.SynapseBank`, a directed synapse carries
+Unlike the bidirectional :class:`neurosim.devices.synapses.SynapseBank`, a directed synapse carries
 current one way only: W[i, j] drives j with W[i, j]·s_i, and W[j, i] is an independent
 device. The bank is two arrays, ``weights`` and ``alive`` ((N + 1) × N, the last row the
 biases); a removed connection has weight 0 and stays removed.
 
-The bank carries the chip's quantisation points (:class:`neurosim.device_spec.Quantisers`,
+The bank carries the chip's quantisation points (:class:`neurosim.devices.spec.Quantisers`,
 all ideal by default), like the Hopfield banks: stored weights and biases lie on the
 levels of q_W and q_b (initial values are written through them), and an update writes
 W ← q_W(W + q_ΔW(α·ΔW)), b ← q_b(b + q_Δb(α·Δb)) with the same fused kernel as the
@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.device_spec import Quantisers
+from neurosim.devices.spec import Quantisers
 from neurosim.directed.graph import DirectedGraph
-from neurosim.kernels import apply_quantised_update
+from neurosim.devices.kernels import apply_quantised_update
 
 
 class DirectedSynapseBank:

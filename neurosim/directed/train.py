@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neurosim.device_spec import Quantisers
+from neurosim.devices.spec import Quantisers
 from neurosim.directed.dynamics import initial_state, relax, remember
 from neurosim.directed.graph import DirectedGraph
 from neurosim.directed.rules import PathIntegral, asymmetric_correction, l1_correction
@@ -28,7 +28,7 @@ from neurosim.directed.stability import rate_sum_drift, stable_fraction
 from neurosim.directed.synapses import DirectedSynapseBank
 from neurosim.directed.tasks import logic_task
 from neurosim.errors import SimulationDiverged
-from neurosim.scenario import Scenario
+from neurosim.config.scenario import Scenario
 from neurosim.streams import stream
 
 

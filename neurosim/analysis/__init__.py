@@ -1,0 +1,1 @@
+"""Reports and figures drawn from run files alone."""

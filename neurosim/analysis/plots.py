@@ -1,0 +1,262 @@
+"""Figures from run files: the paper's Figures 3–5 and device-state traces.
+
+Every function takes :class:`~neurosim.runfile.read.Run` objects and returns a matplotlib
+figure (Agg backend, sized for a printed page); :func:`save` writes PNG or PDF.
+
+- :func:`errors` — training (solid) and test (dashed) error against epoch (Figure 3).
+- :func:`rates` — RMS correction per layer pair against batch, 11-point centred moving
+  average, log scale, one panel per run (Figure 4).
+- :func:`p_sweep` — error after the first epoch and mean RMS correction per layer pair
+  against the rewired fraction p (Figure 5).
+- :func:`trace` — neuron states through the free and weakly-clamped phases, phases
+  shaded; histogram of every layer pair's weights over the recorded epochs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from neurosim.errors import NeurosimError  # noqa: E402
+from neurosim.runfile.read import Run  # noqa: E402
+from neurosim.config.scenario import parse_pair  # noqa: E402
+from neurosim.models.topology import fraction_for, layered_with_intralayer_count  # noqa: E402
+
+KINDS = ("errors", "rates", "p-sweep", "trace")
+STYLE = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 8,
+         "xtick.labelsize": 8, "ytick.labelsize": 8, "figure.dpi": 150, "savefig.bbox": "tight"}
+RMS_LABEL = "RMS correction α·ΔW (weight units per batch)"
+PHASE_COLOURS = {"free": "#dbe9f6", "weakly-clamped": "#fde3c8"}
+
+
+class PlotError(NeurosimError):
+    """Runs that cannot make the requested figure (missing metric or trace, wrong kind of run)."""
+
+
+def labels(runs: list[Run]) -> list[str]:
+    """Legend name of each run: its scenario name, with the file name where names repeat."""
+    names = [r.name for r in runs]
+    return [f"{n} ({r.path.name})" if names.count(n) > 1 else n for n, r in zip(names, runs)]
+
+
+def moving_average(values: np.ndarray, window: int = 11) -> np.ndarray:
+    """Centred moving average along axis 0; near the ends, the mean of the points the window covers."""
+    values = np.asarray(values, dtype=np.float64)
+    kernel = np.ones(window)
+    half = window // 2
+    ones = np.convolve(np.ones(len(values)), kernel)[half:half + len(values)]
+    out = np.empty_like(values)
+    for k in range(values.shape[1] if values.ndim > 1 else 1):
+        column = values[:, k] if values.ndim > 1 else values
+        smooth = np.convolve(column, kernel)[half:half + len(values)] / ones
+        if values.ndim > 1:
+            out[:, k] = smooth
+        else:
+            out[:] = smooth
+    return out
+
+
+def adjacent_pairs(names: list[str]) -> list[str]:
+    """Pairs joining consecutive layers (``a-(a+1)``), the paper's "layers" in Figures 4 and 5."""
+    return [n for n in names if parse_pair(n)[1] == parse_pair(n)[0] + 1]
+
+
+def _pairs(run: Run, which: str) -> list[str]:
+    return adjacent_pairs(run.layer_pairs) if which == "adjacent" else list(run.layer_pairs)
+
+
+def _need(run: Run, table: dict, name: str, where: str) -> np.ndarray:
+    if name not in table or len(table[name]) == 0:
+        raise PlotError(f"{run.path}: no {where} metric {name!r} (no completed epoch?)")
+    return table[name]
+
+
+def errors(runs: list[Run]) -> plt.Figure:
+    """Training error (solid) and test error (dashed) against epoch, in %, one colour per run."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(5.5, 3.4))
+        for k, (run, label) in enumerate(zip(runs, labels(runs))):
+            train = _need(run, run.epoch, "train_error", "epoch")
+            test = _need(run, run.epoch, "test_error", "epoch")
+            epochs = np.arange(1, len(train) + 1)
+            marker = "o" if len(epochs) < 3 else None
+            ax.plot(epochs, 100 * train, color=f"C{k}", marker=marker, label=f"{label} — train")
+            ax.plot(epochs, 100 * test, color=f"C{k}", ls="--", marker=marker, mfc="white",
+                    label=f"{label} — test")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("error (%)")
+        ax.set_title("Training (solid) and test (dashed) error")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+    return fig
+
+
+def rates(runs: list[Run], pairs: str = "adjacent", window: int = 11) -> plt.Figure:
+    """RMS correction per layer pair against training batch, centred moving average, log y; a panel per run."""
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, len(runs), figsize=(3.2 * len(runs) + 0.6, 3.2), sharey=True, squeeze=False)
+        for ax, run, label in zip(axes[0], runs, labels(runs)):
+            rms = _need(run, run.batch, "rms_correction", "batch")
+            for k, name in enumerate(_pairs(run, pairs)):
+                column = run.layer_pairs.index(name)
+                smooth = moving_average(rms[:, column], window)
+                ax.plot(np.arange(1, len(rms) + 1), smooth, color=f"C{k}", label=f"layers {name}")
+            ax.set_yscale("log")
+            ax.set_xlabel("training batch")
+            ax.set_title(label)
+            ax.grid(alpha=0.3, which="both")
+            ax.legend()
+        axes[0, 0].set_ylabel(f"{RMS_LABEL}\n{window}-point centred moving average")
+        fig.tight_layout()
+    return fig
+
+
+def rewired_fraction(run: Run) -> float:
+    """The run's p: from ``topology.p``, or from ``topology.n`` by p = 1 − (1 − 1/N_o)^n."""
+    topology = run.config.get("topology", {})
+    if not str(topology.get("kind", "")).startswith("layer_skipping"):
+        raise PlotError(f"{run.path}: p-sweep needs layer-skipping runs; this one is {topology.get('kind')!r}")
+    if topology.get("p") is not None:
+        return float(topology["p"])
+    return fraction_for(int(topology["n"]), layered_with_intralayer_count(topology["sizes"]))
+
+
+def p_sweep(runs: list[Run], pairs: str = "adjacent") -> plt.Figure:
+    """Error after the first epoch (top) and mean RMS correction per layer pair in that epoch (bottom) against p."""
+    runs = sorted(runs, key=rewired_fraction)
+    p = 100 * np.array([rewired_fraction(r) for r in runs])
+    names = _pairs(runs[0], pairs)
+    with plt.rc_context(STYLE):
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(5.0, 5.4), sharex=True)
+        train = [100 * _need(r, r.epoch, "train_error", "epoch")[0] for r in runs]
+        test = [100 * _need(r, r.epoch, "test_error", "epoch")[0] for r in runs]
+        top.plot(p, train, "o-", color="C0", label="training error")
+        top.plot(p, test, "o--", color="C0", label="test error")
+        top.set_ylabel("error after epoch 1 (%)")
+        top.legend()
+        for k, name in enumerate(names):
+            means = []
+            for r in runs:
+                rms, epoch = _need(r, r.batch, "rms_correction", "batch"), r.batch["epoch"]
+                means.append(rms[epoch == 0, r.layer_pairs.index(name)].mean() if name in r.layer_pairs else np.nan)
+            bottom.plot(p, means, "o-", color=f"C{k}", label=f"layers {name}")
+        bottom.set_yscale("log")
+        bottom.set_ylabel("mean RMS correction in epoch 1\n(weight units per batch)")
+        bottom.set_xlabel("rewired fraction p (%)")
+        bottom.legend(ncol=2)
+        for ax in (top, bottom):
+            ax.set_xscale("log")
+            ax.grid(alpha=0.3, which="both")
+        top.set_title("Layer-skipping network against p (first epoch)")
+        fig.tight_layout()
+    return fig
+
+
+def trace(run: Run, neurons: list[tuple[int, int]] | None = None, epoch: int | None = None,
+          sample: int = 0, pairs: str = "adjacent") -> plt.Figure:
+    """Top: state of chosen neurons (layer, index) through one traced batch, free and weakly-clamped
+    phases shaded (needs a ``state``/``step`` trace; else the phase-end states per epoch).
+    Bottom: histogram of each layer pair's weights at every recorded epoch (``weights``/``epoch``)."""
+    layers = range(1, len(run.layer_sizes))
+    neurons = neurons or [(layer, 0) for layer in layers]
+    for layer, index in neurons:
+        if layer not in layers or not 0 <= index < run.layer_sizes[layer]:
+            raise PlotError(f"neuron {layer}:{index} does not exist (layers 1..{len(run.layer_sizes) - 1}, "
+                            f"sizes {run.layer_sizes[1:]})")
+    has_weights = ("weights", "epoch") in run.traces
+    names = _pairs(run, pairs) if has_weights else []
+    with plt.rc_context(STYLE):
+        fig = plt.figure(figsize=(max(6.5, 2.2 * len(names)), 5.6 if names else 3.0))
+        grid = fig.add_gridspec(2 if names else 1, max(1, len(names)))
+        _trajectories(fig.add_subplot(grid[0, :]), run, neurons, epoch, sample)
+        for k, name in enumerate(names):
+            _weight_histograms(fig.add_subplot(grid[1, k]), run, name, first=k == 0)
+        fig.tight_layout()
+    return fig
+
+
+def _columns(t, neurons):
+    return [int(np.flatnonzero((t.neuron_layer == layer) & (t.neuron_index == index))[0]) for layer, index in neurons]
+
+
+def _sample_row(t, sample: int) -> int:
+    rows = np.flatnonzero(np.asarray(t.samples) == sample)
+    if len(rows) == 0:
+        raise PlotError(f"sample {sample} was not recorded (samples traced: {list(t.samples)})")
+    return int(rows[0])
+
+
+def _trajectories(ax, run: Run, neurons, epoch, sample) -> None:
+    if ("state", "step") in run.traces:
+        t = run.trace("state", "step")
+        if len(t.epoch) == 0:
+            raise PlotError(f"{run.path}: the state/step trace holds no event yet")
+        epoch = int(t.epoch[0]) if epoch is None else epoch
+        in_epoch = np.flatnonzero(t.epoch == epoch)
+        if len(in_epoch) == 0:
+            raise PlotError(f"{run.path}: no state/step events in epoch {epoch} (epochs traced: "
+                            f"{sorted(set(t.epoch.tolist()))})")
+        batch = int(t.batch[in_epoch[0]])
+        events = in_epoch[t.batch[in_epoch] == batch]
+        row, columns = _sample_row(t, sample), _columns(t, neurons)
+        x = np.arange(len(events))
+        for phase, colour in PHASE_COLOURS.items():
+            steps = x[t.phase[events] == phase]
+            if len(steps):
+                ax.axvspan(steps[0] - 0.5, steps[-1] + 0.5, color=colour, lw=0,
+                           label=f"{phase} phase")
+        for k, (column, (layer, index)) in enumerate(zip(columns, neurons)):
+            ax.plot(x, t.values[events, row, column], color=f"C{k}", label=f"neuron {index} of layer {layer}")
+        ax.set_xlabel("integration step (free phase, then weakly-clamped phase)")
+        ax.set_title(f"{run.name}: epoch index {epoch}, batch {batch}, example {sample} of the batch")
+    elif ("state", "phase_end") in run.traces:
+        t = run.trace("state", "phase_end")
+        row, columns = _sample_row(t, sample), _columns(t, neurons)
+        for k, (column, (layer, index)) in enumerate(zip(columns, neurons)):
+            for phase, marker in (("free", "o-"), ("weakly-clamped", "x--")):
+                chosen = t.phase == phase
+                ax.plot(t.epoch[chosen] + 1, t.values[chosen, row, column], marker, color=f"C{k}",
+                        label=f"neuron {index} of layer {layer}, end of {phase} phase")
+        ax.set_xlabel("epoch (first traced batch of each)")
+        ax.set_title(f"{run.name}: phase-end states (record cadence 'step' for trajectories)")
+    else:
+        raise PlotError(f"{run.path}: no state trace (record bank 'state' at cadence 'step' or 'phase_end')")
+    ax.set_ylabel("neuron state s (dimensionless)")
+    ax.legend(ncol=2, loc="best")
+    ax.grid(alpha=0.3)
+
+
+def _weight_histograms(ax, run: Run, name: str, first: bool) -> None:
+    t = run.trace("weights", "epoch")
+    block, mask = t.values[name], t.connectivity[name]
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(t.epoch)))
+    existing = slice(None) if mask is None else mask
+    edges = np.histogram_bin_edges(np.concatenate([w[existing].ravel() for w in block]), bins=60)
+    for w, e, colour in zip(block, t.epoch, colours):
+        ax.hist(w[existing].ravel(), bins=edges, histtype="step", color=colour,
+                label="initial" if e < 0 else f"after epoch {e + 1}")
+    ax.set_xlabel(f"weight, layers {name} (dimensionless)")
+    if first:
+        ax.set_ylabel("connections")
+    if len(t.epoch) <= 6:
+        ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+
+
+def save(fig: plt.Figure, out: str | Path) -> Path:
+    """Write ``fig`` as PNG or PDF (by the file's extension)."""
+    out = Path(out)
+    if out.suffix.lower() not in (".png", ".pdf"):
+        raise PlotError(f"{out}: output must end in .png or .pdf")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out

@@ -1,0 +1,1 @@
+"""Configuration: the scenario and device-file schemas, YAML in, validated typed records out."""

@@ -1,0 +1,475 @@
+"""Scenario files: the YAML schema of an experiment, validated into typed, frozen records.
+
+Every field is declared once below with its default and a docstring stating its meaning,
+unit and range; ``docs/scenario.md`` is written from the same declarations. Loading never
+half-succeeds: an unknown key, a wrong type or an out-of-range value raises
+:class:`~neurosim.errors.ConfigError` naming the file, the key path and the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from neurosim.config.base import (  # noqa: F401 (parse_override, read_yaml, set_key re-exported)
+    KeyedValueError,
+    Section,
+    config_errors,
+    parse_override,
+    read_yaml,
+    set_key,
+)
+from neurosim.devices.spec import DeviceSpec, resolve_devices
+
+
+class DataConfig(Section):
+    """Where the examples come from and how they are split."""
+
+    source: Literal["embedded", "idx"] = "embedded"
+    """``embedded``: the 10,000 MNIST digits shipped inside the package; ``idx``: the
+    standard IDX files (``train-images-idx3-ubyte`` etc., optionally gzipped) in ``path``."""
+    path: str | None = None
+    """Directory holding the IDX files (``source: idx`` only); relative to the scenario file."""
+    train_size: int | None = Field(default=None, ge=1)
+    """Number of training examples. Embedded data: the first ``train_size`` digits
+    (default 8,000). IDX data: the first ``train_size`` of the training files (default all)."""
+    test_size: int | None = Field(default=None, ge=1)
+    """Number of test examples. Embedded data: the last ``test_size`` digits (default
+    2,000). IDX data: the first ``test_size`` of the t10k files (default all)."""
+
+    @model_validator(mode="after")
+    def _path_matches_source(self) -> DataConfig:
+        if self.source == "idx" and self.path is None:
+            raise ValueError("source 'idx' needs 'path', the directory holding the IDX files")
+        if self.source == "embedded" and self.path is not None:
+            raise ValueError("'path' is only used with source 'idx'")
+        return self
+
+
+class TopologyConfig(Section):
+    """Neuron groups and their symmetric connectivity (paper §3, Algorithm 1)."""
+
+    sizes: list[int] = Field(min_length=2)
+    """Neurons per layer, input first and output last, e.g. ``[784, 500, 500, 500, 10]``."""
+    kind: Literal["layered", "layer_skipping", "complete_directed"] = "layered"
+    """``layered``: every pair of neurons in adjacent layers connected (paper Figure 1).
+    ``layer_skipping``: hidden layers made all-to-all, then ``n`` random connections
+    rewired (paper Algorithm 1, Figure 2). ``complete_directed``: every neuron connected
+    to every non-input neuron by its own directed synapse (the DEEP paper; ``sizes`` is
+    ``[inputs, hidden..., outputs]``, hidden layers pooled); needs ``dynamics.kind``
+    ``deep`` or ``asymmetric``."""
+    p: float | None = Field(default=None, ge=0.0, lt=1.0)
+    """Layer-skipping only: fraction of rewired connections; converted to the number of
+    replacements with p = 1 − ((N_o − 1)/N_o)^n, N_o the connection count after adding
+    the intralayer connections. Give ``p`` or ``n``, not both."""
+    n: int | None = Field(default=None, ge=0)
+    """Layer-skipping only: number of connections rewired by Algorithm 1."""
+    mode: Literal["replace", "add"] = "replace"
+    """Layer-skipping only: ``replace`` removes a random existing connection for every one
+    added (Algorithm 1); ``add`` only adds (the variant the paper mentions in §3.3)."""
+    nonadjacent_init: float = Field(default=0.05, gt=0.0)
+    """Half-width of the uniform distribution U[−a, a] that initialises every connection
+    between non-adjacent layers and inside a layer (the paper's 0.05). Connections between
+    adjacent layers are Glorot-uniform."""
+
+    @field_validator("sizes")
+    @classmethod
+    def _positive_sizes(cls, sizes: list[int]) -> list[int]:
+        for i, size in enumerate(sizes):
+            if size < 1:
+                raise ValueError(f"layer {i} has {size} neurons; every layer needs at least 1")
+        return sizes
+
+    @model_validator(mode="after")
+    def _rewiring_matches_kind(self) -> TopologyConfig:
+        if self.kind != "layer_skipping" and (self.p is not None or self.n is not None):
+            raise ValueError("'p' and 'n' apply only to kind 'layer_skipping'")
+        if self.kind == "layer_skipping":
+            if (self.p is None) == (self.n is None):
+                raise ValueError("kind 'layer_skipping' needs exactly one of 'p' or 'n'")
+            if len(self.sizes) < 3:
+                raise ValueError("kind 'layer_skipping' needs at least one hidden layer")
+        return self
+
+
+class DynamicsConfig(Section):
+    """Neuron dynamics, discretised: the Hopfield leaky integrator (paper eq. 5) or a directed field."""
+
+    epsilon: float = Field(default=0.5, gt=0.0, le=1.0)
+    """Integration step ε (dimensionless, in units of the neuron time constant):
+    s ← clip((1 − ε)s + ε(Wρ(u) + b), 0, 1)."""
+    beta: float = Field(default=1.0, gt=0.0)
+    """Clamping factor β of the weakly-clamped phase (magnitude; its sign may be random)."""
+    t_free: int = Field(default=500, ge=1)
+    """Integration steps of the free phase."""
+    t_clamped: int = Field(default=8, ge=1)
+    """Integration steps of the weakly-clamped phase."""
+    random_beta_sign: bool = True
+    """Draw the sign of β at random for every batch (paper §3), else always +β."""
+    nudge: Literal["split", "euler"] = "split"
+    """How a weakly-clamped step applies the cost's nudge 2β(y − s) to the output neurons.
+    ``split`` (the layer-skipping paper's code, the default for ``kind: hopfield``): first
+    the free step v = (1 − ε)s + ε(Wρ(u) + b), then v ← v + 2εβ(y − v) on the outputs, then
+    s ← clip(v, 0, 1); with 2εβ = 1 a positively nudged output lands on its target.
+    ``euler`` (the default for ``deep`` and ``asymmetric``, whose paper's eq. 1 holds the
+    nudge inside the field): one Euler step of the whole field, s ← clip((1 − ε)s +
+    ε(Wρ(u) + b + 2β(y − s)), 0, 1). Both discretise the same ODE and agree to first order
+    in εβ; neurosim ≤ 0.1 used ``euler`` for every kind."""
+    kind: Literal["hopfield", "deep", "asymmetric"] = "hopfield"
+    """``hopfield``: symmetric EP on bidirectional synapses (layered or layer-skipping
+    topologies). ``deep``: directed EP, ṡ_j = Σ_i W_ij s_i + b_j − s_j Σ_i W_ji, learning
+    rule integrated along the clamped path (DEEP paper eqs. 1–2). ``asymmetric``:
+    vector-field EP, ṡ_j = Σ_i W_ij s_i + b_j − s_j, ΔW_ij ∝ s_i⁰(s_j^β − s_j⁰) (the DEEP
+    paper's baseline). ``deep`` and ``asymmetric`` need ``topology.kind:
+    complete_directed`` and a ``directed`` section; ``t_free`` and ``t_clamped`` are then
+    the paper's M_0 and M_β."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nudge_default_of_kind(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "nudge" not in data and data.get("kind", "hopfield") != "hopfield":
+            return {**data, "nudge": "euler"}
+        return data
+
+
+LearningRate = float | list[float] | dict[str, float]
+
+
+class TrainingConfig(Section):
+    """Epochs, batches and learning rates."""
+
+    epochs: int = Field(default=1, ge=1)
+    """Number of passes over the training set."""
+    batch_size: int = Field(default=20, ge=1)
+    """Examples per mini-batch; ΔW and Δb are averaged over a batch."""
+    learning_rate: Any = 0.02
+    """One global rate α (a number); or per layer pair: a list with one rate per pair of
+    adjacent layers, input side first (the paper's ``[0.128, 0.032, 0.008, 0.002]``), or a
+    mapping from pair names (``"0-1"``, ``"1-2"``, ``"1-1"``, ``"0-2"``) to rates, which
+    must name every adjacent pair and may name others. Biases of layer l take the rate of
+    pair (l−1)-l."""
+    nonadjacent_rate: Literal["lower", "upper", "geometric"] = "geometric"
+    """With per-layer rates, the rate of a pair not named explicitly (intralayer or skip):
+    ``lower`` the rate of the adjacent pair starting at its lower layer a, i.e. a-(a+1);
+    ``upper`` the rate of the adjacent pair ending at its upper layer b, i.e. (b−1)-b;
+    ``geometric`` the geometric mean of the adjacent rates spanned (for an intralayer pair
+    l-l, of (l−1)-l and l-(l+1))."""
+    shuffle: bool = False
+    """Reshuffle the training order every epoch (the paper does not). Persistent particles
+    are kept per example, so they follow the examples either way."""
+    persistent_particles: bool = True
+    """Start each example's free phase from its free equilibrium of the previous epoch
+    (paper §3); else from zero."""
+    dtype: Literal["float32", "float64"] = "float32"
+    """Floating-point type of states, weights and updates."""
+
+    @field_validator("learning_rate")
+    @classmethod
+    def _rates_are_positive_numbers(cls, rate: Any) -> LearningRate:
+        def number(value: Any, where: str) -> float:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{where} must be a number, got {value!r}")
+            if not value > 0:
+                raise ValueError(f"{where} must be > 0, got {value!r}")
+            return float(value)
+
+        if isinstance(rate, list):
+            if not rate:
+                raise ValueError("an empty list of per-layer rates")
+            return [number(v, f"rate [{i}]") for i, v in enumerate(rate)]
+        if isinstance(rate, dict):
+            if not rate:
+                raise ValueError("an empty mapping of per-pair rates")
+            out = {}
+            for key, value in rate.items():
+                parse_pair(str(key))
+                out[str(key)] = number(value, f"rate of pair {key!r}")
+            return out
+        return number(rate, "the global learning rate")
+
+
+class SweepConfig(Section):
+    """A grid of runs for ``neurosim sweep`` (ignored by ``neurosim run``): every combination
+    of the listed values, each one ordinary run of this scenario with those keys set."""
+
+    grid: dict[str, list[Any]] = {}
+    """Key path → list of values, e.g. ``{"dynamics.beta": [0.5, 1.0], "topology.p": [0.01, 0.1]}``.
+    ``--grid KEY.PATH=V1,V2`` on the command line adds a key or replaces the file's list for it."""
+    seeds: int | None = Field(default=None, ge=1)
+    """Repeat every grid point with this many seeds: ``seed``, ``seed + 1``, …, ``seed + seeds − 1``
+    (``--seeds`` on the command line takes precedence)."""
+
+    @field_validator("grid")
+    @classmethod
+    def _values_are_nonempty_lists(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in grid.items():
+            if not values:
+                raise ValueError(f"{key}: an empty list of values")
+        return grid
+
+
+class DirectedConfig(Section):
+    """Task, initialisation, ℓ1 and sparsity mechanism of a directed-graph run (DEEP paper §3–4)."""
+
+    task: Literal["and", "or", "xor"]
+    """Logic operation learnt on the four binary input pairs (one output neuron; needs
+    ``topology.sizes`` ``[2, hidden, 1]``)."""
+    init_scale: float = Field(default=0.5, gt=0.0)
+    """Half-width a of U[−a, a], the distribution of every initial weight and bias."""
+    l1: float = Field(default=0.0, ge=0.0)
+    """ℓ1 strength λ₁: every correction gains −λ₁ sign(W) (before the learning rate)."""
+    sparsity: bool = False
+    """Apply the sparsity mechanism (eq. 3) after every update."""
+    sparsity_start: int = Field(default=0, ge=0)
+    """Epochs trained before the sparsity mechanism starts (0: from the first update).
+    Pruning from the start removes weights that are only passing through zero while the
+    task is being learnt."""
+    threshold: float = Field(default=0.01, gt=0.0)
+    """λ of eq. 3: only connections with |W| < λ may be removed (weight units)."""
+    temperature: float = Field(default=0.01, gt=0.0)
+    """T of eq. 3 (weight units): higher T makes removing a stronger weak connection likelier."""
+    converged_mse: float = Field(default=1e-3, gt=0.0)
+    """A model has converged ("MSE ≈ 0") in the first epoch whose free-phase MSE over the
+    four examples is below this."""
+
+
+Bank = Literal["state", "u0", "ubeta", "bias", "weights", "delta_w"]
+Cadence = Literal["step", "phase_end", "update", "epoch"]
+
+CADENCES_OF_BANK: dict[str, tuple[str, ...]] = {
+    "state": ("step", "phase_end"),
+    "u0": ("phase_end", "update"),
+    "ubeta": ("phase_end", "update"),
+    "bias": ("update", "epoch"),
+    "weights": ("update", "epoch"),
+    "delta_w": ("update",),
+}
+"""The cadences at which each bank holds a meaningful value (see ``docs/tracing.md``)."""
+
+
+def parse_selection(entries: list | None, where: str) -> list[int | slice] | None:
+    """``[3, "10:20", "::5"]`` → ``[3, slice(10, 20), slice(None, None, 5)]``; None means all.
+
+    Each entry is one non-negative index or a Python-style range ``start:stop[:step]``
+    (stop excluded, either end may be omitted).
+    """
+    if entries is None:
+        return None
+    if not isinstance(entries, list):
+        raise ValueError(f"{where} must be a list of indices and 'start:stop[:step]' ranges, or null for all")
+    out: list[int | slice] = []
+    for i, entry in enumerate(entries):
+        if isinstance(entry, int) and not isinstance(entry, bool):
+            if entry < 0:
+                raise KeyedValueError((i,), f"index {entry} is negative")
+            out.append(entry)
+            continue
+        parts = entry.split(":") if isinstance(entry, str) else []
+        if not 2 <= len(parts) <= 3 or not all(p.strip().isdigit() or not p.strip() for p in parts):
+            raise KeyedValueError((i,), f"{entry!r} is neither an index nor a range 'start:stop[:step]'")
+        start, stop, *step = [int(p) if p.strip() else None for p in parts]
+        if step and step[0] == 0:
+            raise KeyedValueError((i,), "range step must be ≥ 1")
+        out.append(slice(start, stop, step[0] if step else None))
+    return out
+
+
+def selected(selection: list[int | slice] | None, index: int) -> bool:
+    """Whether ``index`` lies in a selection made by :func:`parse_selection`."""
+    if selection is None:
+        return True
+    for entry in selection:
+        if isinstance(entry, int):
+            if entry == index:
+                return True
+        elif index >= (entry.start or 0) and (entry.stop is None or index < entry.stop) \
+                and (index - (entry.start or 0)) % (entry.step or 1) == 0:
+            return True
+    return False
+
+
+class TraceRecord(Section):
+    """One waveform-dump rule: which banks to sample, how often, and for which epochs, batches and examples."""
+
+    banks: list[Bank] = Field(min_length=1)
+    """Device banks to record: ``state`` (neuron states s), ``u0`` and ``ubeta`` (the memory
+    cells U0, Uβ), ``bias`` (biases b), ``weights`` (synapse weights W, one block per layer
+    pair), ``delta_w`` (the correction ΔW the update phase applied, before the learning rate)."""
+    cadence: Cadence = "phase_end"
+    """When to sample: ``step`` after every integration step (state only); ``phase_end`` at
+    the end of the free and weakly-clamped phases (state; U0 after the free, Uβ after the
+    weakly-clamped phase); ``update`` after each update phase (u0, ubeta, bias, weights,
+    delta_w); ``epoch`` after each epoch's test pass, plus once before training (bias, weights)."""
+    epochs: Any = None
+    """Epochs to record (0-based): a list of indices and ``"start:stop[:step]"`` ranges, stop
+    excluded, e.g. ``[0, "9:250:10"]``; null for every epoch."""
+    batches: Any = None
+    """Training batches of a recorded epoch (0-based), same syntax as ``epochs``; null for
+    every batch. Not used with cadence ``epoch``. Test batches are never traced."""
+    samples: Any = None
+    """Examples of the batch whose neuron banks (state, u0, ubeta) are recorded, as indices
+    into the batch (same syntax); null for all. Rows past the end of a short last batch
+    hold NaN."""
+
+    @field_validator("epochs", "batches", "samples")
+    @classmethod
+    def _valid_selection(cls, value: Any, info) -> Any:
+        parse_selection(value, info.field_name)
+        return value
+
+    @model_validator(mode="after")
+    def _banks_fit_cadence(self) -> TraceRecord:
+        for i, bank in enumerate(self.banks):
+            if self.cadence not in CADENCES_OF_BANK[bank]:
+                allowed = ", ".join(CADENCES_OF_BANK[bank])
+                raise KeyedValueError(("banks", i), f"bank {bank!r} cannot be sampled at cadence "
+                                      f"{self.cadence!r} (allowed: {allowed})")
+            if bank in self.banks[:i]:
+                raise KeyedValueError(("banks", i), f"bank {bank!r} listed twice")
+        if self.cadence == "epoch" and self.batches is not None:
+            raise KeyedValueError(("batches",), "cadence 'epoch' samples once per epoch; remove 'batches'")
+        return self
+
+
+def _default_records() -> list[TraceRecord]:
+    return [TraceRecord(banks=["state", "u0", "ubeta"], cadence="phase_end", batches=[0]),
+            TraceRecord(banks=["weights"], cadence="epoch")]
+
+
+class TraceConfig(Section):
+    """Device-state traces written to the run file under ``/trace`` (layout: ``docs/tracing.md``).
+
+    The default records the phase-end neuron states and memory cells of the first batch
+    of every epoch, and every synapse weight after every epoch: small enough to leave on.
+    """
+
+    enabled: bool = True
+    """Write traces at all."""
+    records: list[TraceRecord] = Field(default_factory=_default_records)
+    """The recording rules. A bank may appear at a given cadence in one rule only."""
+
+    @model_validator(mode="after")
+    def _one_rule_per_bank_and_cadence(self) -> TraceConfig:
+        seen: dict[tuple[str, str], int] = {}
+        for r, record in enumerate(self.records):
+            for b, bank in enumerate(record.banks):
+                key = (bank, record.cadence)
+                if key in seen:
+                    raise KeyedValueError(("records", r, "banks", b), f"bank {bank!r} at cadence "
+                                          f"{record.cadence!r} is already recorded by records[{seen[key]}]")
+                seen[key] = r
+        return self
+
+
+class Scenario(Section):
+    """One experiment: data, topology, dynamics and training, reproducible from ``seed``."""
+
+    name: str = "scenario"
+    """Short name, used in plot legends and default output file names."""
+    description: str = ""
+    """Free text saying what the scenario is for."""
+    seed: int = 0
+    """Seed of every random choice (topology, initialisation, data order, signs of β)."""
+    datapath: Literal["ep", "bp"] = "ep"
+    """Learning datapath on the same devices: ``ep`` the three-phase Equilibrium Propagation
+    controller (free, weakly-clamped, update; paper Figure 6); ``bp`` backpropagation
+    (forward, backward, update; paper Figure 7), for feed-forward topologies only."""
+    compare: list[Literal["ep", "bp"]] = []
+    """Datapaths to run one after the other on the same network and devices, e.g.
+    ``[ep, bp]``: ``neurosim run`` then writes one run file per datapath
+    (``NAME-ep.h5``, ``NAME-bp.h5``) and their energy comparison (``NAME-report.md``,
+    see ``docs/energy.md``); ``datapath`` is then ignored. Empty: one run of ``datapath``."""
+    data: DataConfig = DataConfig()
+    topology: TopologyConfig
+    dynamics: DynamicsConfig = DynamicsConfig()
+    training: TrainingConfig = TrainingConfig()
+    devices: DeviceSpec = DeviceSpec()
+    """The chip's neuron and synapse devices: the path of a device file (relative to the
+    scenario file, e.g. ``../devices/analog-4bit.yaml``) or the device sections inline.
+    Default: every quantisation point ideal (float). See ``docs/devices.md``."""
+    device_overrides: dict[str, Any] = {}
+    """Single device fields changed for this scenario, as dotted key paths or nested
+    mappings: ``{synapse.weight.bits: 3, synapse.weight.rounding: stochastic}``. Applied
+    when the scenario is loaded (the resolved scenario lists the final devices)."""
+    trace: TraceConfig = TraceConfig()
+    sweep: SweepConfig = SweepConfig()
+    directed: DirectedConfig | None = None
+
+    @field_validator("compare")
+    @classmethod
+    def _compare_lists_each_once(cls, compare: list[str]) -> list[str]:
+        if len(set(compare)) != len(compare):
+            raise ValueError(f"{compare}: name each datapath once")
+        return compare
+
+    @model_validator(mode="after")
+    def _dynamics_matches_topology(self) -> Scenario:
+        directed_dynamics = self.dynamics.kind != "hopfield"
+        if directed_dynamics != (self.topology.kind == "complete_directed"):
+            raise ValueError(f"dynamics.kind {self.dynamics.kind!r} does not run on topology.kind "
+                             f"{self.topology.kind!r} (deep and asymmetric need complete_directed, "
+                             "hopfield needs layered or layer_skipping)")
+        if directed_dynamics != (self.directed is not None):
+            raise ValueError("a 'directed' section is needed with dynamics.kind deep or asymmetric, "
+                             "and only then")
+        if directed_dynamics:
+            if "data" in self.model_fields_set:
+                raise ValueError("'data' is not used with directed dynamics (directed.task sets the examples)")
+            if self.datapath != "ep" or self.compare:
+                raise ValueError("directed dynamics learn with their own rules: datapath must be 'ep', "
+                                 "compare empty")
+            if not isinstance(self.training.learning_rate, float):
+                raise ValueError("directed dynamics take one global training.learning_rate (a number)")
+            if self.topology.sizes[0] != 2 or self.topology.sizes[-1] != 1:
+                raise ValueError(f"logic tasks need 2 inputs and 1 output, topology.sizes is {self.topology.sizes}")
+        return self
+
+    def to_yaml(self) -> str:
+        """The resolved scenario of one run (every default filled in) as YAML text.
+
+        The ``sweep`` section is left out: it describes a family of runs, not this run, and
+        does not change its result (a sweep stores it in its manifest).
+        """
+        return yaml.safe_dump(self.model_dump(mode="json", exclude={"sweep"}), sort_keys=False)
+
+    def digest(self) -> str:
+        """SHA-256 of :meth:`to_yaml`, identifying the resolved configuration."""
+        return hashlib.sha256(self.to_yaml().encode()).hexdigest()
+
+
+def parse_pair(name: str) -> tuple[int, int]:
+    """``"a-b"`` → ``(a, b)`` with a ≤ b; layers are numbered 0 (input) to L (output)."""
+    parts = name.split("-")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"layer pair {name!r} is not of the form 'a-b' with layer numbers a, b")
+    a, b = int(parts[0]), int(parts[1])
+    return (a, b) if a <= b else (b, a)
+
+
+def scenario_from_dict(content: dict, file: str | None = None, base_dir: Path | None = None) -> Scenario:
+    """Validate a mapping into a :class:`Scenario`; relative data and device paths resolve
+    from ``base_dir``. The device file is read and ``device_overrides`` applied here, so the
+    result holds the final devices inline."""
+    content = dict(content)
+    content["devices"] = resolve_devices(content.get("devices"), content.pop("device_overrides", None), file, base_dir)
+    try:
+        scenario = Scenario.model_validate(content)
+    except ValidationError as exc:
+        raise config_errors(exc, Scenario, file) from None
+    if scenario.data.path is not None and base_dir is not None:
+        resolved = (base_dir / scenario.data.path).resolve()
+        scenario = scenario.model_copy(update={"data": scenario.data.model_copy(update={"path": str(resolved)})})
+    return scenario
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Read, override (``{"training.epochs": 3}``) and validate a scenario file."""
+    path = Path(path)
+    content = read_yaml(path)
+    for key, value in (overrides or {}).items():
+        set_key(content, key, value)
+    return scenario_from_dict(content, str(path), path.parent)

@@ -1,0 +1,90 @@
+"""Markdown reference of a configuration schema, written from its field declarations.
+
+``python -m neurosim.config.schema_docs > docs/scenario.md`` regenerates the scenario reference,
+``python -m neurosim.config.schema_docs devices > docs/devices-reference.md`` the device-file
+reference; a test keeps the committed files in step with the code.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+
+def _type_name(annotation) -> str:
+    text = getattr(annotation, "__name__", None) if not typing.get_args(annotation) else None
+    return text or str(annotation).replace("typing.", "").replace("NoneType", "None")
+
+
+_SYMBOLS = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤", "min_length": "at least", "max_length": "at most"}
+
+
+def _constraint(metadata) -> str:
+    """``Ge(ge=1)`` → ``≥ 1``; ``MinLen(min_length=2)`` → ``at least 2``."""
+    for attr, symbol in _SYMBOLS.items():
+        if hasattr(metadata, attr):
+            return f"{symbol} {getattr(metadata, attr)}"
+    return str(metadata)
+
+
+def markdown(model: type[BaseModel], prefix: str = "", heading: str = "##") -> str:
+    """One table per section: key, type, default, meaning (the field's docstring)."""
+    title = f"`{prefix.rstrip('.')}`" if prefix else model.__name__
+    lines = [f"{heading} {title}", "", inspect.cleandoc(model.__doc__ or ""), "",
+             "| key | type | default | meaning |", "|---|---|---|---|"]
+    nested = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        section = next((a for a in (annotation, *typing.get_args(annotation))
+                        if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if section is not None and getattr(section, "inline_in_docs", False):
+            meaning = " ".join((field.description or "").split())
+            lines.append(f"| `{name}` | `{section.__name__}` | {field.default.summary()} | {meaning} |")
+            continue
+        if section is not None:
+            nested.append((name, section))
+            optional = " (optional)" if section is not annotation else ""
+            meaning = " ".join((field.description or "").split())
+            link = f"see [`{prefix + name}`](#{(prefix + name).replace('.', '')}) below"
+            lines.append(f"| `{name}` | section{optional} | | {f'{meaning} ({link})' if meaning else link} |")
+            continue
+        if field.default is PydanticUndefined:
+            default = "**required**"
+        else:
+            default = f"`{field.default!r}`"
+        meaning = " ".join((field.description or "").split())
+        constraints = ", ".join(_constraint(m) for m in field.metadata)
+        if constraints:
+            meaning += f" ({constraints})"
+        kind = _type_name(annotation).replace("|", "\\|")
+        lines.append(f"| `{name}` | `{kind}` | {default} | {meaning} |")
+    text = "\n".join(lines) + "\n"
+    for name, section in nested:
+        text += "\n" + markdown(section, f"{prefix}{name}.", heading)
+    return text
+
+
+def scenario_reference() -> str:
+    from neurosim.config.scenario import Scenario
+
+    return ("# Scenario file reference\n\n"
+            "Generated from the schema in `neurosim/config/scenario.py` by `python -m neurosim.config.schema_docs`; "
+            "do not edit by hand.\n\n" + markdown(Scenario))
+
+
+def devices_reference() -> str:
+    from neurosim.devices.spec import DeviceSpec
+
+    return ("# Device file reference\n\n"
+            "Generated from the schema in `neurosim/devices/spec.py` by "
+            "`python -m neurosim.config.schema_docs devices`; do not edit by hand. "
+            "What the points mean and how to use them: [devices.md](devices.md).\n\n" + markdown(DeviceSpec))
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(devices_reference() if sys.argv[1:] == ["devices"] else scenario_reference(), end="")

@@ -1,0 +1,109 @@
+"""The neuron device bank: every leaky-integrator neuron of a network, as arrays.
+
+A bank holds the state of all devices of one kind (struct of arrays) and offers the
+operations the hardware has. There is no Python object per neuron.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurosim.devices.kernels import leaky_integrate, leaky_integrate_quantised
+from neurosim.devices.spec import Quantisers
+from neurosim.models.topology import Topology
+
+
+class NeuronBank:
+    """The leaky-integrator neuron devices of every non-input layer.
+
+    Holds per neuron the state s ∈ [0, 1], the bias b and two memory cells: U0 (written at
+    the end of the free phase) and Uβ (end of the weakly-clamped phase). States are stored
+    as one array (batch × neurons) with the hidden layers first and the output layer last.
+
+    ``quantisers`` (default all ideal) set the precision of the current ADC, the state, the
+    activation DAC, the memory cells and the bias; with the first three ideal a step runs
+    the float kernel, otherwise the fused quantised one, which also keeps the DAC output
+    r = q_ρ(s) in its own array.
+    """
+
+    def __init__(self, topology: Topology, dtype=np.float32, quantisers: Quantisers | None = None):
+        self.dtype = np.dtype(dtype)
+        self.q = quantisers or Quantisers.ideal()
+        self.fused = not (self.q.current.ideal and self.q.state.ideal and self.q.activation.ideal)
+        self.step_params = np.stack([self.q.current.params, self.q.state.params, self.q.activation.params])
+        self.step_states = np.stack([self.q.current.state, self.q.state.state, self.q.activation.state])
+        for row, point in zip(self.step_states, (self.q.current, self.q.state, self.q.activation)):
+            point.state = row  # one generator per point: the fused step and load()/send() draw from the same stream
+        self.slices = topology.state_slices()
+        self.size = topology.n_state
+        self.out_start = self.slices[topology.output_layer].start
+        self.bias = np.zeros(self.size, dtype=self.dtype)
+        self.s = np.zeros((0, self.size), dtype=self.dtype)
+        self.u0 = np.zeros_like(self.s)
+        self.ubeta = np.zeros_like(self.s)
+        self.r = self.s
+
+    def load(self, state: np.ndarray) -> None:
+        """Set the state of every neuron (one row per example of the batch), through q_s."""
+        if self.s.shape != state.shape:
+            self.s = np.empty(state.shape, dtype=self.dtype)
+        self.s[...] = state
+        if self.fused:
+            self.q.state.inplace(self.s)
+            if self.r is self.s or self.r.shape != self.s.shape:
+                self.r = np.empty_like(self.s)
+            self.r[...] = self.send(self.s)
+
+    def send(self, values: np.ndarray) -> np.ndarray:
+        """What the activation DAC drives onto the synapses for ``values`` in [0, 1]: q_ρ(values)
+        (the array itself when the DAC is ideal). Used for the clamped inputs."""
+        return self.q.activation(values)
+
+    def activation(self) -> np.ndarray:
+        """ρ(s) as driven onto the synapses.
+
+        The state never leaves [0, 1] (every step clips it), where ρ is the identity, so
+        with an ideal DAC this is the state array itself: no copy, no extra pass. With a
+        quantised step it is the DAC output the fused kernel wrote.
+        """
+        return self.r if self.fused else self.s
+
+    def integrate(self, current: np.ndarray, epsilon: float, nudge: float = 0.0,
+                  target: np.ndarray | None = None, split: bool = True) -> None:
+        """One integration step, s ← clip((1 − ε)s + ε·I, 0, 1), with on the output neurons
+        the cost's nudge ``nudge`` = 2β (0 in the free phase) towards ``target``:
+
+        - ``split`` (the paper's code): v = (1 − ε)s + ε·I; v ← v + 2εβ(y − v); s ← clip(v, 0, 1);
+        - otherwise one Euler step: s ← clip((1 − ε)s + ε(I + 2β(y − s)), 0, 1).
+
+        ``current`` must already include the bias.
+        """
+        if target is None:
+            target = np.zeros((self.s.shape[0], self.size - self.out_start), dtype=self.dtype)
+        if self.fused:
+            leaky_integrate_quantised(self.s, self.r, current, epsilon, self.out_start, nudge, target, split,
+                                      self.step_params, self.step_states)
+        else:
+            leaky_integrate(self.s, current, epsilon, self.out_start, nudge, target, split)
+
+    def store_u0(self) -> None:
+        """Write every neuron's state into its U0 memory cell (end of the free phase), through q_U."""
+        self.u0 = self._memory(self.s)
+
+    def store_ubeta(self) -> None:
+        """Write every neuron's state into its Uβ memory cell (end of the weakly-clamped phase), through q_U."""
+        self.ubeta = self._memory(self.s)
+
+    def _memory(self, s: np.ndarray) -> np.ndarray:
+        return s.copy() if self.q.memory.ideal else self.q.memory(s)
+
+    def update_bias(self, change: np.ndarray) -> None:
+        """Write the bias update α·Δb: b ← q_b(b + q_Δb(α·Δb)) (b ← b + α·Δb when ideal)."""
+        if self.q.bias.ideal and self.q.bias_update.ideal:
+            self.bias += change
+        else:
+            self.bias[...] = self.q.bias(self.bias + self.q.bias_update(change))
+
+    def output(self) -> np.ndarray:
+        """States of the output neurons."""
+        return self.s[:, self.out_start:]

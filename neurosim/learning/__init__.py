@@ -1,0 +1,1 @@
+"""Learning: controllers that sequence a model's phases, and their learning rules."""

@@ -1,0 +1,1 @@
+"""What is simulated: topologies and the networks built on them."""

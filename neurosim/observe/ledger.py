@@ -1,0 +1,260 @@
+"""The action ledger: every hardware action the datapath performs, counted per phase.
+
+A :class:`Ledger` watches a controller (it is a :class:`~neurosim.learning.ep.Probe`) and the
+training loop (an :class:`~neurosim.training.loop.Observer`). From what actually ran — the phases,
+their integration steps and the batch sizes — it counts, per phase × device kind × action,
+the actions of the hardware the simulation models (see :mod:`neurosim.devices.energy` for the
+list). Test-set evaluation is counted apart, as the phase ``inference``.
+
+Conventions (hardware actions, not simulator shortcuts; also in ``docs/energy.md``):
+
+* **Every step drives every synapse.** The simulator computes the clamped inputs'
+  contribution once per phase, but the hardware's input drivers and synapses work at every
+  integration step: per step and example, ``input.dac`` n₀, ``synapse.mac_forward`` C (every
+  connection, lower layer → higher), ``synapse.mac_backward`` C_rec (connections between
+  non-input neurons; inputs receive nothing), one ``synapse.weight_read`` per
+  multiply-accumulate; per non-input neuron ``integrate``, ``adc``, ``rho``, ``dac`` and
+  ``bias_read``; per output neuron ``nudge`` in the weakly-clamped phase.
+* **Memory cells:** U0 is written at the end of the free phase and read to start the
+  weakly-clamped phase, which ends writing Uβ; the update reads both (one read per neuron
+  and example) and drives each onto the synapses (two DACs per neuron and example).
+* **Updates** accumulate over the batch (EP: two products per connection and example;
+  BP: one) and write once per batch: one ``weight_read`` + ``weight_write`` per connection,
+  one ``bias_read`` + ``bias_write`` per neuron.
+* **Backprop** (Figure 7) has no integration: the forward phase computes each layer's sum
+  once per example (``mac_forward`` C, ``adc``/``rho``/``write_activation`` per neuron, the
+  activation DAC of every neuron with a connection to a higher layer); the backward phase
+  reads the output activations, evaluates ρ′ and writes δ per neuron, drives δ of every
+  neuron with a connection from a lower non-input layer, and multiplies back over C_rec.
+* **Not counted:** loading a persistent particle into the integrators, presenting the
+  target to the output neurons, the controller's sequencing.
+
+Bits per action are the bit depth of the action's quantisation point
+(:data:`neurosim.devices.energy.ACTION_POINT`); an ideal point counts as the float width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import h5py
+import numpy as np
+
+from neurosim.learning.ep import Probe
+from neurosim.devices.spec import DeviceSpec
+from neurosim.devices.energy import ACTION_POINT, ACTIONS
+from neurosim.models.topology import Topology
+from neurosim.training.loop import Observer
+
+INFERENCE = "inference"
+"""Phase name under which test-set evaluation is counted."""
+
+_INDEX = {action: i for i, action in enumerate(ACTIONS)}
+
+
+def action_vector(**counts: int) -> np.ndarray:
+    """``neuron__adc=5`` → a count vector over :data:`ACTIONS`."""
+    v = np.zeros(len(ACTIONS), dtype=np.int64)
+    for key, n in counts.items():
+        device, action = key.split("__")
+        v[_INDEX[(device, action)]] += n
+    return v
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The sizes the counts are made of, read from a topology."""
+
+    inputs: int
+    """n₀, input drivers."""
+    neurons: int
+    """N, non-input neurons."""
+    outputs: int
+    """n_L, output neurons."""
+    connections: int
+    """C, every connection (each counted once)."""
+    recurrent: int
+    """C_rec, connections between two non-input neurons."""
+    forward_drivers: int
+    """Non-input neurons with a connection to a higher layer (BP's forward activation DACs)."""
+    backward_drivers: int
+    """Neurons with a connection from a lower non-input layer (BP's backward error DACs)."""
+
+    @classmethod
+    def of(cls, topology: Topology) -> Shape:
+        sizes, pairs = topology.layer_sizes, topology.pairs
+        senders = {a for a, b in pairs if a < b and a > 0}
+        receivers = {b for a, b in pairs if a < b and a > 0}
+        return cls(
+            inputs=sizes[0], neurons=topology.n_state, outputs=sizes[-1],
+            connections=topology.n_connections,
+            recurrent=sum(topology.connection_count(p) for p in pairs if p[0] > 0),
+            forward_drivers=sum(sizes[a] for a in senders),
+            backward_drivers=sum(sizes[b] for b in receivers),
+        )
+
+
+class Rates:
+    """Actions per event of one datapath: per integration step and example, per phase end
+    and example, per update and example, per update (batch)."""
+
+    def __init__(self, shape: Shape, datapath: str):
+        n0, n, c, c_rec = shape.inputs, shape.neurons, shape.connections, shape.recurrent
+        self.per_step: dict[str, np.ndarray] = {}
+        self.per_end: dict[str, np.ndarray] = {}
+        if datapath == "ep":
+            step = action_vector(input__dac=n0, neuron__integrate=n, neuron__adc=n, neuron__rho=n, neuron__dac=n,
+                           neuron__bias_read=n, synapse__mac_forward=c, synapse__mac_backward=c_rec,
+                           synapse__weight_read=c + c_rec)
+            self.per_step = {"free": step, "weakly-clamped": step + action_vector(neuron__nudge=shape.outputs)}
+            self.per_end = {"free": action_vector(neuron__write_u0=n),
+                            "weakly-clamped": action_vector(neuron__read_u0=n, neuron__write_ubeta=n)}
+            self.update_per_example = action_vector(input__dac=n0, neuron__read_u0=n, neuron__read_ubeta=n,
+                                              neuron__dac=2 * n, synapse__update_mac=2 * c,
+                                              neuron__bias_accumulate=n)
+        else:
+            f, b = shape.forward_drivers, shape.backward_drivers
+            self.per_end = {
+                "forward": action_vector(input__dac=n0, synapse__mac_forward=c, synapse__weight_read=c,
+                                   neuron__bias_read=n, neuron__adc=n, neuron__rho=n,
+                                   neuron__write_activation=n, neuron__dac=f),
+                "backward": action_vector(neuron__read_activation=shape.outputs, neuron__rho_prime=n,
+                                    neuron__write_error=n, neuron__dac=b, synapse__mac_backward=c_rec,
+                                    synapse__weight_read=c_rec),
+            }
+            self.update_per_example = action_vector(input__dac=n0, neuron__read_activation=f, neuron__read_error=n,
+                                              neuron__dac=f + n, synapse__update_mac=c,
+                                              neuron__bias_accumulate=n)
+        self.update_per_batch = action_vector(synapse__weight_read=c, synapse__weight_write=c,
+                                        neuron__bias_read=n, neuron__bias_write=n)
+
+
+@dataclass
+class Row:
+    """One line of the ledger: an action in a phase, its count, bits and energy."""
+
+    phase: str
+    device: str
+    action: str
+    count: int
+    bits: int
+    pJ_each: float
+    source: str
+
+    @property
+    def bits_moved(self) -> float:
+        return float(self.count) * self.bits
+
+    @property
+    def energy_pJ(self) -> float:
+        return self.count * self.pJ_each
+
+
+def action_bits(spec: DeviceSpec, float_bits: int) -> dict[tuple[str, str], int]:
+    """Bit depth of every action: its quantisation point's, or ``float_bits`` where ideal."""
+    out = {}
+    for action, point in ACTION_POINT.items():
+        device, name = point.split(".")
+        bits = getattr(getattr(spec, device), name).bits
+        out[action] = float_bits if bits is None else bits
+    return out
+
+
+class ActionCounts:
+    """Per phase (training phases, then :data:`INFERENCE`) a count vector over :data:`ACTIONS`,
+    with the examples they cover; :meth:`rows` prices them with the device file."""
+
+    def __init__(self, datapath: str, phases: list[str], spec: DeviceSpec, float_bits: int):
+        self.datapath = datapath
+        self.phases = phases
+        self.spec = spec
+        self.float_bits = float_bits
+        self.counts = {phase: action_vector() for phase in [*phases, INFERENCE]}
+        self.examples = self.test_examples = self.epochs = 0
+
+    def on_epoch_end(self, record) -> None:
+        self.epochs += 1
+
+    def rows(self) -> list[Row]:
+        """Every action with a nonzero count, phase by phase (training phases, then inference)."""
+        bits = action_bits(self.spec, self.float_bits)
+        rows = []
+        for phase, counts in self.counts.items():
+            for (device, action), n in zip(ACTIONS, counts):
+                if n:
+                    entry = self.spec.energy.entry(device, action)
+                    b = bits[(device, action)]
+                    rows.append(Row(phase, device, action, int(n), b, entry.at(b), entry.source))
+        return rows
+
+
+class Ledger(ActionCounts, Probe, Observer):
+    """Counts the hardware actions of a layered or layer-skipping run (EP or BP) from the
+    controller's phases; joins the controller's probes in ``on_start``."""
+
+    def __init__(self, topology: Topology, datapath: str, spec: DeviceSpec, float_bits: int):
+        phases = ["free", "weakly-clamped", "update"] if datapath == "ep" else ["forward", "backward", "update"]
+        super().__init__(datapath, phases, spec, float_bits)
+        self.rates = Rates(Shape.of(topology), datapath)
+        self._pending = {phase: action_vector() for phase in self.phases}
+        self._steps = self._batch = 0
+
+    # --- Probe: what the controller did -------------------------------------------------
+    def on_step(self, phase, step, network) -> None:
+        self._steps += 1
+
+    def on_phase_end(self, phase, network) -> None:
+        batch = self._batch = network.neurons.s.shape[0]
+        counts = self._pending[phase]
+        if phase in self.rates.per_step:
+            counts += self.rates.per_step[phase] * (self._steps * batch)
+        counts += self.rates.per_end[phase] * batch
+        self._steps = 0
+
+    def on_update(self, corrections, network) -> None:
+        batch = network.neurons.u0.shape[0]
+        self._pending["update"] += self.rates.update_per_example * batch + self.rates.update_per_batch
+
+    # --- Observer: which of it was training ---------------------------------------------
+    def on_start(self, run) -> None:
+        run.controller.probes.append(self)
+
+    def on_train_batch(self, epoch, batch, record) -> None:
+        for phase, counts in self._pending.items():
+            self.counts[phase] += counts
+            counts[...] = 0
+        self.examples += record.examples
+
+    def on_test_batch(self, epoch, batch) -> None:
+        for counts in self._pending.values():
+            self.counts[INFERENCE] += counts
+            counts[...] = 0
+        self.test_examples += self._batch
+
+
+def write(file: h5py.File, ledger: ActionCounts) -> None:
+    """Replace ``/ledger`` in a run file with the ledger's current totals (layout: ``docs/run-file.md``)."""
+    if "ledger" in file:
+        del file["ledger"]
+    g = file.create_group("ledger")
+    rows = ledger.rows()
+    text = h5py.string_dtype()
+    for name, values, dtype in [
+        ("phase", [r.phase for r in rows], text), ("device", [r.device for r in rows], text),
+        ("action", [r.action for r in rows], text), ("count", [r.count for r in rows], np.int64),
+        ("bits", [r.bits for r in rows], np.int64), ("bits_moved", [r.bits_moved for r in rows], np.float64),
+        ("pJ_each", [r.pJ_each for r in rows], np.float64), ("energy_pJ", [r.energy_pJ for r in rows], np.float64),
+        ("source", [r.source for r in rows], text),
+    ]:
+        g.create_dataset(name, data=np.array(values, dtype=object if dtype is text else dtype), dtype=dtype)
+    training = sum(r.energy_pJ for r in rows if r.phase != INFERENCE)
+    inference = sum(r.energy_pJ for r in rows if r.phase == INFERENCE)
+    g.attrs.update({
+        "description": "hardware actions per phase x device kind x action, totals over the run "
+                       "(training phases, and test-set evaluation as phase 'inference')",
+        "datapath": ledger.datapath, "devices": ledger.spec.name, "float_bits": ledger.float_bits,
+        "examples": ledger.examples, "test_examples": ledger.test_examples, "epochs": ledger.epochs,
+        "energy_total_pJ": training,
+        "energy_per_example_pJ": training / ledger.examples if ledger.examples else np.nan,
+        "inference_energy_per_example_pJ": inference / ledger.test_examples if ledger.test_examples else np.nan,
+    })

@@ -1,0 +1,1 @@
+"""Studies made of many runs: sweeps over grids, bit-depth studies."""

@@ -1,0 +1,155 @@
+"""Bit-depth tolerance: train one scenario at a set of bit depths for one signal and compare.
+
+For every rounding mode and bit depth b, the chosen signal's quantisation points are set
+to b bits (``device_overrides``, other points as the scenario's devices say) and the
+network is trained from the same seed. The float run (every point ideal) is the
+reference; the result is the final test error per setting, the fraction of weight
+updates lost below the weight resolution per layer pair, and the lowest bit depth whose
+error stays within ``margin`` of the reference.
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neurosim.data.datasets import Dataset
+from neurosim.devices.spec import DeviceSpec
+from neurosim.config.scenario import Scenario, scenario_from_dict
+from neurosim.training.loop import Observer, TrainingRun, train
+
+SIGNALS = {
+    "weights": ["synapse.weight", "synapse.update"],
+    "biases": ["neuron.bias", "neuron.bias_update"],
+    "activations": ["synapse.activation"],
+    "currents": ["neuron.current"],
+    "states": ["neuron.state"],
+    "memory": ["neuron.memory"],
+    "errors": ["neuron.error"],
+}
+SIGNALS["all"] = [point for points in SIGNALS.values() for point in points]
+"""Signal name → the quantisation points it sets (stored value and its update together)."""
+
+
+@dataclass
+class Setting:
+    """One trained setting: ``bits`` None is the float reference."""
+
+    rounding: str
+    bits: int | None
+    test_error: float
+    train_error: float
+    lost_fraction: np.ndarray
+    """Per layer pair: mean over the last epoch's batches of the fraction of nonzero ΔW
+    whose stored weight did not change (NaN for ideal weights or no update at all)."""
+
+
+def variant(scenario: Scenario, signal: str, bits: int | None, rounding: str) -> Scenario:
+    """``scenario`` with ``signal``'s points at ``bits`` and ``rounding`` (all ideal when bits is None)."""
+    content = scenario.model_dump(mode="json")
+    if bits is None:
+        content["devices"] = DeviceSpec().model_dump(mode="json")
+        return scenario_from_dict(content)
+    overrides = {}
+    for point in SIGNALS[signal]:
+        overrides[f"{point}.bits"] = bits
+        overrides[f"{point}.rounding"] = rounding
+    content["device_overrides"] = overrides
+    return scenario_from_dict(content)
+
+
+def _setting(run: TrainingRun, rounding: str, bits: int | None) -> Setting:
+    last = run.epochs[-1]
+    per_epoch = len(run.batches) // len(run.epochs)
+    lost = [b.update.lost_fraction for b in run.batches[-per_epoch:] if b.update.lost_fraction is not None]
+    with warnings.catch_warnings():  # a pair that never had an update stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fraction = np.nanmean(lost, axis=0) if lost else np.full(len(run.layer_pairs), np.nan)
+    return Setting(rounding, bits, last.test_error, last.train_error, fraction)
+
+
+def study(scenario: Scenario, dataset: Dataset, signal: str, bits: list[int], roundings: list[str],
+          max_batches: int | None = None, report=lambda text: None,
+          observers: tuple[Observer, ...] = ()) -> tuple[list[Setting], list[str]]:
+    """Train the float reference and every (rounding, bits) setting; returns settings and pair names."""
+    runs = [(None, "float")] + [(b, r) for r in roundings for b in bits]
+    settings, pairs = [], []
+    for index, (b, rounding) in enumerate(runs):
+        run = train(variant(scenario, signal, b, rounding), dataset, max_batches=max_batches, observers=observers)
+        setting = _setting(run, rounding, b)
+        settings.append(setting)
+        pairs = run.layer_pairs
+        label = "float reference" if b is None else f"{b:>2} bits {rounding}"
+        report(f"[{index + 1}/{len(runs)}] {label}: test error {100 * setting.test_error:.2f}%")
+    return settings, pairs
+
+
+def lowest_within(settings: list[Setting], rounding: str, margin: float) -> int | None:
+    """Lowest bit depth of ``rounding`` whose test error is at most reference + margin
+    (and every larger depth too, so a lucky low depth does not count)."""
+    reference = settings[0].test_error
+    rows = sorted((s for s in settings if s.rounding == rounding and s.bits is not None), key=lambda s: s.bits)
+    best = None
+    for s in reversed(rows):
+        if s.test_error > reference + margin:
+            break
+        best = s.bits
+    return best
+
+
+def write_tables(settings: list[Setting], pairs: list[str], signal: str, margin: float, out: Path) -> str:
+    """``bitdepth.csv`` and ``bitdepth.md`` in ``out``; returns the Markdown text."""
+    out.mkdir(parents=True, exist_ok=True)
+    header = ["signal", "rounding", "bits", "test_error", "train_error"] + [f"lost_{p}" for p in pairs]
+    with open(out / "bitdepth.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for s in settings:
+            writer.writerow([signal, s.rounding, "float" if s.bits is None else s.bits, f"{s.test_error:.4f}",
+                             f"{s.train_error:.4f}"] + [f"{v:.4f}" for v in s.lost_fraction])
+    lines = [f"| rounding | bits | test error | train error | " + " | ".join(f"updates lost {p}" for p in pairs) + " |",
+             "|---|---|---|---|" + "---|" * len(pairs)]
+    for s in settings:
+        lost = " | ".join("–" if np.isnan(v) else f"{100 * v:.1f}%" for v in s.lost_fraction)
+        lines.append(f"| {s.rounding} | {'float' if s.bits is None else s.bits} | {100 * s.test_error:.2f}% | "
+                     f"{100 * s.train_error:.2f}% | {lost} |")
+    lines.append("")
+    for rounding in sorted({s.rounding for s in settings if s.bits is not None}):
+        best = lowest_within(settings, rounding, margin)
+        lines.append(f"Lowest bit depth within {100 * margin:.1f} points of float ({rounding}): "
+                     f"{'none tested' if best is None else f'{best} bits'}.  ")
+    text = "\n".join(lines) + "\n"
+    (out / "bitdepth.md").write_text(text)
+    return text
+
+
+def plot(settings: list[Setting], signal: str, margin: float, title: str, path: Path) -> None:
+    """Final test error against bit depth, one line per rounding mode, the float reference
+    and its margin as a band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    reference = settings[0].test_error
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.axhline(100 * reference, color="k", lw=1, label="float")
+    ax.axhspan(100 * reference, 100 * (reference + margin), color="k", alpha=0.08, label=f"float + {100 * margin:g} pts")
+    for rounding in sorted({s.rounding for s in settings if s.bits is not None}):
+        rows = sorted((s for s in settings if s.rounding == rounding and s.bits is not None), key=lambda s: s.bits)
+        ax.plot([s.bits for s in rows], [100 * s.test_error for s in rows], "o-", label=rounding)
+        best = lowest_within(settings, rounding, margin)
+        if best is not None:
+            ax.annotate(f"{best} bits", (best, 100 * next(s.test_error for s in rows if s.bits == best)),
+                        textcoords="offset points", xytext=(5, 8), fontsize=8)
+    ax.set_xlabel(f"bit depth of {signal}")
+    ax.set_ylabel("final test error (%)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

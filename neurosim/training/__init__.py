@@ -1,0 +1,1 @@
+"""The training loop: epochs of batches through a controller, observed from outside."""
