@@ -1,5 +1,16 @@
-"""neurosim: a behavioural simulator of analog neuromorphic hardware learning with Equilibrium Propagation."""
+"""neurosim: a behavioural simulator of analog neuromorphic hardware learning with Equilibrium Propagation.
 
+The Python API (``docs/api.md``)::
+
+    import neurosim as ns
+    sim = ns.build("scenarios/quickstart.yaml")   # a Simulation: data, model, controller
+    sim.train(epochs=1, observers=[ns.StateMonitor("state", "output")])
+    run = ns.open_run("runs/quickstart.h5")        # read a run file (imports nothing of training)
+
+Names are loaded on first use, so reading run files stays light.
+"""
+
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
 try:
@@ -7,9 +18,21 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
+_EXPORTS = {
+    "open_run": "neurosim.runfile.read",
+    "Run": "neurosim.runfile.read",
+    "build": "neurosim.api",
+    "Simulation": "neurosim.api",
+    "StateMonitor": "neurosim.observe.monitor",
+    "Observer": "neurosim.observe.observer",
+    "load_scenario": "neurosim.config.scenario",
+    "train": "neurosim.training.loop",
+}
 
-def open_run(path):
-    """Read a run file into named arrays; see :func:`neurosim.runfile.read.open_run`."""
-    from neurosim.runfile.read import open_run as _open_run
+__all__ = ["__version__", *_EXPORTS]
 
-    return _open_run(path)
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'neurosim' has no attribute {name!r}")

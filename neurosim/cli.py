@@ -9,71 +9,42 @@ import click
 from tqdm import tqdm
 
 from neurosim.studies import bitdepth as bit_depth
-from neurosim.data.datasets import load_dataset
-from neurosim.directed.cli import directed_study, run_directed
-from neurosim.errors import ConfigError, NeurosimError
-from neurosim.observe.recorder import RunRecorder
-from neurosim.analysis.report import report as energy_report
 from neurosim.config.scenario import load_scenario, parse_override
+from neurosim.errors import ConfigError, NeurosimError
+from neurosim.observe.progress import Progress
+from neurosim.observe.recorder import recording
 from neurosim.observe.tracing import check as check_trace
-from neurosim.training.loop import BatchRecord, EpochRecord, Observer, TrainingRun, prepare, train
+from neurosim.analysis.report import report as energy_report
+from neurosim.training.loop import TrainingRun, prepare, train_run
+from neurosim.training.setup import is_directed
+from neurosim.studies.directed_study import run_scenario, table, write_study
 
 
-class Progress(Observer):
-    """A progress bar per epoch (training then test batches, running error, ETA) and a summary line."""
-
-    def __init__(self, epochs: int, enabled: bool = True):
-        self.epochs, self.enabled = epochs, enabled
-        self.bar: tqdm | None = None
-        self.errors = self.examples = 0
-
-    def on_epoch_start(self, epoch: int, train_batches: int, test_batches: int) -> None:
-        self.errors = self.examples = 0
-        self.bar = tqdm(total=train_batches + test_batches, desc=f"epoch {epoch + 1}/{self.epochs}",
-                        unit="batch", leave=False, dynamic_ncols=True,
-                        disable=None if self.enabled else True)  # None: off when not a terminal
-
-    def on_train_batch(self, epoch: int, batch: int, record: BatchRecord) -> None:
-        self.errors += record.errors
-        self.examples += record.examples
-        self.bar.set_postfix_str(f"train error {100 * self.errors / self.examples:5.2f}%", refresh=False)
-        self.bar.update()
-
-    def on_test_batch(self, epoch: int, batch: int) -> None:
-        self.bar.set_description_str(f"epoch {epoch + 1}/{self.epochs} test", refresh=False)
-        self.bar.update()
-
-    def on_epoch_end(self, record: EpochRecord) -> None:
-        self.bar.close()
-        click.echo(f"epoch {record.epoch + 1:>3}/{self.epochs}  train error {100 * record.train_error:6.2f}%  "
-                   f"test error {100 * record.test_error:6.2f}%  cost {record.cost:.4f}  ({record.seconds:.1f} s)")
-
-
-def _prepare(file: str, overrides: tuple[str, ...]):
-    """Load, validate and check a scenario against its data; errors name ``file``."""
+def _prepare(file: str, overrides: tuple[str, ...]) -> TrainingRun:
+    """Load, validate and check a scenario against its data, build its model and controller;
+    errors name ``file``."""
     try:
         scenario = load_scenario(file, dict(parse_override(o) for o in overrides))
-        if scenario.dynamics.kind != "hopfield":
-            return scenario, None, None  # directed graphs carry their own task
-        dataset = load_dataset(scenario.data)
-        network = prepare(scenario, dataset).network  # builds the controller: every check
-        check_trace(scenario)
+        run = prepare(scenario)  # builds the model and the controller: every check
+        check_trace(scenario.trace, scenario.training.batch_size, run.controller)
     except ConfigError as exc:
         if exc.file is None:
             raise ConfigError(file, exc.key_path, exc.reason) from None
         raise
-    return scenario, dataset, network
+    return run
 
 
 def _summary(run: TrainingRun, out: Path) -> None:
     last = run.epochs[-1]
     click.echo(f"\n{run.scenario.name}: final train error {100 * last.train_error:.2f}%, "
                f"test error {100 * last.test_error:.2f}% after {len(run.epochs)} epoch(s)")
+    if last.extra:
+        click.echo("last epoch: " + ", ".join(f"{name} {value:.4g}" for name, value in last.extra.items()))
     rms = run.rms_correction
     if len(rms):
         tail = rms[-min(len(rms), 100):].mean(0)
-        click.echo("RMS correction per layer pair (mean of the last batches): " +
-                   ", ".join(f"{name} {value:.2e}" for name, value in zip(run.layer_pairs, tail)))
+        click.echo("RMS correction per synapse block (mean of the last batches): " +
+                   ", ".join(f"{name} {value:.2e}" for name, value in zip(run.block_names, tail)))
     click.echo(f"run file: {out}")
 
 
@@ -88,13 +59,14 @@ def cli() -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override one scenario key.")
 def validate(file: str, overrides: tuple[str, ...]) -> None:
     """Check a scenario file (schema, ranges, layer sizes against the data) and write nothing."""
-    scenario, _, network = _prepare(file, overrides)
-    if network is None:
-        click.echo(f"{file}: valid — {scenario.name}: {scenario.dynamics.kind} on complete_directed "
-                   f"{scenario.topology.sizes}, task {scenario.directed.task}, {scenario.training.epochs} epoch(s)")
-        return
-    click.echo(f"{file}: valid — {scenario.name}: {network.topology.kind} {scenario.topology.sizes}, "
-               f"{network.topology.n_connections:,} connections, {scenario.training.epochs} epoch(s)")
+    run = _prepare(file, overrides)
+    scenario, model = run.scenario, run.model
+    if is_directed(scenario):
+        what = f"{scenario.dynamics.kind} on complete_directed {scenario.topology.sizes}, task {scenario.directed.task}"
+    else:
+        what = (f"{model.topology.kind} {scenario.topology.sizes}, "
+                f"{model.topology.n_connections:,} connections")
+    click.echo(f"{file}: valid — {scenario.name}: {what}, {scenario.training.epochs} epoch(s)")
 
 
 @cli.command()
@@ -110,33 +82,37 @@ def run(file: str, out: str | None, epochs: int | None, max_batches: int | None,
     """Train the network a scenario file describes and write one HDF5 run file."""
     if epochs is not None:
         overrides += (f"training.epochs={epochs}",)
-    scenario, dataset, _ = _prepare(file, overrides)  # every check before any output
+    run = _prepare(file, overrides)  # every check before any output
+    scenario = run.scenario
     out_path = Path(out) if out else Path("runs") / f"{Path(file).stem}.h5"
-    if dataset is None:
-        run_directed(scenario, out_path, keep_partial=keep_partial, quiet=quiet)
-        return
-    if not scenario.compare:
-        _train_and_record(scenario, dataset, out_path, max_batches, keep_partial, quiet)
+    if not getattr(scenario, "compare", None):
+        _train_and_record(run, out_path, max_batches, keep_partial, quiet)
         return
     paths = []
     for datapath in scenario.compare:
         paths.append(out_path.with_name(f"{out_path.stem}-{datapath}{out_path.suffix}"))
-        _train_and_record(scenario.model_copy(update={"datapath": datapath, "compare": []}), dataset, paths[-1],
-                          max_batches, keep_partial, quiet)
+        variant = prepare(scenario.model_copy(update={"datapath": datapath, "compare": []}), run.dataset)
+        _train_and_record(variant, paths[-1], max_batches, keep_partial, quiet)
     report_path = out_path.with_name(f"{out_path.stem}-report.md")
     report_path.write_text(energy_report(paths, "md"))
     click.echo(f"energy report: {report_path}")
 
 
-def _train_and_record(scenario, dataset, out_path: Path, max_batches: int | None, keep_partial: bool,
+def _train_and_record(run: TrainingRun, out_path: Path, max_batches: int | None, keep_partial: bool,
                       quiet: bool) -> None:
-    click.echo(f"{scenario.name}: {scenario.datapath.upper()} on {scenario.topology.kind} {scenario.topology.sizes}, "
-               f"{dataset.name} ({len(dataset.train_x)} train / {len(dataset.test_x)} test), seed {scenario.seed}")
-    progress = Progress(scenario.training.epochs, enabled=not quiet)
-    with RunRecorder(out_path, scenario, keep_partial=keep_partial) as recorder:
-        result = train(scenario, dataset, max_batches=max_batches, observers=(recorder, progress))
-        recorder.write_final_state(result)
-    _summary(result, out_path)
+    scenario = run.scenario
+    if is_directed(scenario):
+        click.echo(f"{scenario.name}: {scenario.dynamics.kind} on complete_directed {scenario.topology.sizes}, "
+                   f"task {scenario.directed.task}, seed {scenario.seed}")
+    else:
+        click.echo(f"{scenario.name}: {scenario.datapath.upper()} on {scenario.topology.kind} "
+                   f"{scenario.topology.sizes}, {run.dataset.name} ({len(run.dataset.train_x)} train / "
+                   f"{len(run.dataset.test_x)} test), seed {scenario.seed}")
+    progress = Progress(scenario.training.epochs, enabled=not quiet, per_epoch=not is_directed(scenario))
+    with recording(out_path, scenario, keep_partial=keep_partial) as observers:
+        train_run(run, max_batches=max_batches, observers=[*observers, progress])
+    progress.close()
+    _summary(run, out_path)
 
 
 @cli.command()
@@ -206,7 +182,33 @@ def sweep(file: str, grid: tuple[str, ...], seeds: int | None, out: str | None, 
         raise NeurosimError(f"{len(bad)} of {len(entries)} point(s) not complete (see above){hint}")
 
 
-cli.add_command(directed_study)
+@cli.command("directed-study")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--seeds", type=click.IntRange(min=1), default=10, show_default=True, help="Models per scenario.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Override training.epochs.")
+@click.option("--out", type=click.Path(file_okay=False), default="runs/directed-study", show_default=True,
+              help="Folder for table.md, summary.json, mse.png and graph-*.png.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def directed_study(files: tuple[str, ...], seeds: int, epochs: int | None, out: str, quiet: bool) -> None:
+    """Train independently seeded models of directed scenarios; write a table and the paper's Figures 1-2."""
+    overrides = dict([parse_override(f"training.epochs={epochs}")]) if epochs else {}
+    scenarios = []
+    for file in files:  # every file validated before any training
+        scenario = load_scenario(file, overrides)
+        if not is_directed(scenario):
+            raise ConfigError(file, "dynamics.kind", "directed-study needs dynamics.kind deep or asymmetric")
+        scenarios.append((Path(file).stem, scenario))
+    bar = tqdm(total=seeds * len(scenarios), unit="model", disable=quiet, dynamic_ncols=True)
+
+    def on_model(label, k, run):
+        bar.set_description_str(label, refresh=False)
+        bar.update()
+
+    results = [run_scenario(label, scenario, seeds, on_model) for label, scenario in scenarios]
+    bar.close()
+    written = write_study(results, Path(out))
+    click.echo(table(results))
+    click.echo("wrote " + ", ".join(str(p) for p in written))
 
 
 def _neuron(text: str) -> tuple[int, int]:
@@ -321,10 +323,11 @@ def _roundings(ctx, param, value: str) -> list[str]:
 def bitdepth(file: str, signal: str, bits: list[int], roundings: list[str], margin: float, out: str | None,
              max_batches: int | None, overrides: tuple[str, ...]) -> None:
     """Train a scenario at several bit depths of one signal; write a table (CSV, Markdown) and a plot."""
-    scenario, dataset, _ = _prepare(file, overrides)
-    if signal == "errors" and scenario.datapath != "bp":
+    run = _prepare(file, overrides)
+    scenario, dataset = run.scenario, run.dataset
+    if signal == "errors" and getattr(scenario, "datapath", "ep") != "bp":
         raise ConfigError(file, "datapath", f"--signal errors varies the backprop error cell δ, which the "
-                          f"'{scenario.datapath}' datapath does not have: set datapath: bp")
+                          f"'{getattr(scenario, 'datapath', 'ep')}' datapath does not have: set datapath: bp")
     out_dir = Path(out) if out else Path("runs") / f"{Path(file).stem}-bitdepth"
     click.echo(f"{scenario.name}: {signal} at {','.join(map(str, bits))} bits, rounding {','.join(roundings)}, "
                f"{1 + len(bits) * len(roundings)} trainings of {scenario.training.epochs} epoch(s)")

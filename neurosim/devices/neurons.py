@@ -10,23 +10,26 @@ import numpy as np
 
 from neurosim.devices.kernels import leaky_integrate, leaky_integrate_quantised
 from neurosim.devices.spec import Quantisers
-from neurosim.models.topology import Topology
 
 
 class NeuronBank:
-    """The leaky-integrator neuron devices of every non-input layer.
+    """The leaky-integrator neuron devices of a model, one row of states per example.
 
-    Holds per neuron the state s ∈ [0, 1], the bias b and two memory cells: U0 (written at
-    the end of the free phase) and Uβ (end of the weakly-clamped phase). States are stored
-    as one array (batch × neurons) with the hidden layers first and the output layer last.
+    Holds per neuron the state s ∈ [0, 1], the bias b and named memory cells: the cells a
+    controller declares for its phases (EP's U0 and Uβ, backprop's activation and error;
+    :attr:`cells`). ``slices`` gives the columns of each neuron group (layer), the output
+    group last: a Hopfield network's non-input layers (hidden first), or a directed
+    graph's inputs, hidden and output neurons (its state includes the clamped inputs).
 
     ``quantisers`` (default all ideal) set the precision of the current ADC, the state, the
     activation DAC, the memory cells and the bias; with the first three ideal a step runs
     the float kernel, otherwise the fused quantised one, which also keeps the DAC output
-    r = q_ρ(s) in its own array.
+    r = q_ρ(s) in its own array. ``bias`` False: the model keeps its biases elsewhere (a
+    directed graph's always-on neuron) and :attr:`bias` is None.
     """
 
-    def __init__(self, topology: Topology, dtype=np.float32, quantisers: Quantisers | None = None):
+    def __init__(self, slices: dict[int, slice], dtype=np.float32, quantisers: Quantisers | None = None,
+                 bias: bool = True):
         self.dtype = np.dtype(dtype)
         self.q = quantisers or Quantisers.ideal()
         self.fused = not (self.q.current.ideal and self.q.state.ideal and self.q.activation.ideal)
@@ -34,13 +37,13 @@ class NeuronBank:
         self.step_states = np.stack([self.q.current.state, self.q.state.state, self.q.activation.state])
         for row, point in zip(self.step_states, (self.q.current, self.q.state, self.q.activation)):
             point.state = row  # one generator per point: the fused step and load()/send() draw from the same stream
-        self.slices = topology.state_slices()
-        self.size = topology.n_state
-        self.out_start = self.slices[topology.output_layer].start
-        self.bias = np.zeros(self.size, dtype=self.dtype)
+        self.slices = slices
+        self.size = max(s.stop for s in slices.values())
+        self.out_start = slices[max(slices)].start
+        self.bias = np.zeros(self.size, dtype=self.dtype) if bias else None
         self.s = np.zeros((0, self.size), dtype=self.dtype)
-        self.u0 = np.zeros_like(self.s)
-        self.ubeta = np.zeros_like(self.s)
+        self.cells: dict[str, np.ndarray] = {}
+        """Memory cells by name, each batch × neurons, as last written."""
         self.r = self.s
 
     def load(self, state: np.ndarray) -> None:
@@ -86,16 +89,10 @@ class NeuronBank:
         else:
             leaky_integrate(self.s, current, epsilon, self.out_start, nudge, target, split)
 
-    def store_u0(self) -> None:
-        """Write every neuron's state into its U0 memory cell (end of the free phase), through q_U."""
-        self.u0 = self._memory(self.s)
-
-    def store_ubeta(self) -> None:
-        """Write every neuron's state into its Uβ memory cell (end of the weakly-clamped phase), through q_U."""
-        self.ubeta = self._memory(self.s)
-
-    def _memory(self, s: np.ndarray) -> np.ndarray:
-        return s.copy() if self.q.memory.ideal else self.q.memory(s)
+    def store(self, cell: str) -> np.ndarray:
+        """Write every neuron's state into its memory cell ``cell`` through q_U; returns the cell."""
+        self.cells[cell] = self.s.copy() if self.q.memory.ideal else self.q.memory(self.s)
+        return self.cells[cell]
 
     def update_bias(self, change: np.ndarray) -> None:
         """Write the bias update α·Δb: b ← q_b(b + q_Δb(α·Δb)) (b ← b + α·Δb when ideal)."""

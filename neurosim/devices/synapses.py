@@ -57,14 +57,14 @@ class SynapseBank:
             if a != b:
                 out[:, self.slices[a]] += r[:, self.slices[b]] @ w.T
 
-    def corrections(self, x: np.ndarray, r0: np.ndarray, rbeta: np.ndarray, beta: float) -> dict[LayerPair, np.ndarray]:
-        """EP weight corrections, batch-averaged (paper eq. 7).
+    def contrast(self, x: np.ndarray, r0: np.ndarray, rbeta: np.ndarray, scale: float) -> dict[LayerPair, np.ndarray]:
+        """The two-phase contrast of every existing connection, summed over the batch and
+        multiplied by ``scale`` (the learning rule's factor, e.g. 1/(β·B) for EP's eq. 7):
 
-        ΔW_ij = ⟨ρ(Uβ_i)ρ(Uβ_j) − ρ(U0_i)ρ(U0_j)⟩/β for every existing connection. One
-        matrix product per block: [ρ(Uβ); ρ(U0)]_aᵀ · [ρ(Uβ); −ρ(U0)]_b over 2·batch rows;
-        for input blocks, where ρ(x) is the same in both phases, xᵀ(ρ(Uβ) − ρ(U0))_b.
+        scale · Σ_batch (ρ(Uβ_i)ρ(Uβ_j) − ρ(U0_i)ρ(U0_j)). One matrix product per block:
+        [ρ(Uβ); ρ(U0)]_aᵀ · [ρ(Uβ); −ρ(U0)]_b over 2·batch rows; for input blocks, where
+        ρ(x) is the same in both phases, xᵀ(ρ(Uβ) − ρ(U0))_b.
         """
-        scale = 1.0 / (beta * x.shape[0])
         both = np.concatenate([rbeta, r0])
         signed = np.concatenate([rbeta, -r0])
         change = rbeta - r0

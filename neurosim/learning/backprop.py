@@ -4,10 +4,10 @@ Three phases on a feed-forward network (any set of layer pairs a < b, no intrala
 connections):
 
 1. **Forward**: layers from the input towards the output, each neuron computing
-   u_b = Σ_{a<b} ρ(u_a) W_ab + b_b and storing its activation ρ(u_b) in its first memory
-   cell (the cell EP uses for U0); the integrator holds u_b.
+   u_b = Σ_{a<b} ρ(u_a) W_ab + b_b and storing its activation ρ(u_b) in its memory cell
+   ``activation``; the integrator holds u_b.
 2. **Backward**: from the output towards the input, each neuron computing and storing its
-   error in its second memory cell (EP's Uβ):
+   error in its memory cell ``error``:
    δ_L = ρ'(u_L)(ρ(u_L) − y_target),  δ_a = ρ'(u_a) Σ_{b>a} W_ab δ_b.
 3. **Update**: ΔW_ab = −⟨ρ(u_a)ᵀ δ_b⟩ and Δb = −⟨δ⟩ averaged over the batch, written as
    W ← W + α ΔW (gradient descent on C = ½‖ρ(u_L) − y_target‖², the paper's δ_L).
@@ -31,15 +31,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.learning.ep import Probe, UpdateStats, check_finite, update_stats
-from neurosim.errors import ConfigError
 from neurosim.devices.kernels import rho, rho_prime
+from neurosim.errors import ConfigError
+from neurosim.learning.phases import NO_EVENTS, Events, Phase, UpdateStats, check_finite, update_stats
+from neurosim.learning.rules import BackpropRule
 from neurosim.models.network import Network
 from neurosim.models.topology import LayerPair, pair_name
 
 
 class Backpropagation:
     """Forward → backward → update on a :class:`Network` whose layer pairs form a feed-forward DAG."""
+
+    datapath = "bp"
+    phases = (Phase("forward", integrates=False, cell="activation"), Phase("backward", integrates=False, cell="error"),
+              Phase("update", integrates=False))
+    inference = "forward"
+    persistent = False
+    """Nothing of a batch is kept for its next pass."""
 
     def __init__(self, network: Network, rates: dict[LayerPair, float], bias_rates: np.ndarray):
         topology = network.topology
@@ -48,18 +56,25 @@ class Backpropagation:
             raise ConfigError(None, "datapath", f"backprop needs a feed-forward network, but connections inside a "
                               f"layer ({', '.join(cyclic)}) form cycles: the layers have no forward order")
         self.network = network
+        self.rule = BackpropRule()
         self.rates = rates
         self.bias_rates = bias_rates.astype(network.neurons.dtype)
         self.pairs = topology.pairs
-        self.connections = np.array([topology.connection_count(p) for p in self.pairs], dtype=np.float64)
+        self.connections = network.connections
         self.layers = range(1, topology.n_layers)
-        self.probes: list[Probe] = []
 
-    def forward_phase(self, x: np.ndarray) -> np.ndarray:
+    @property
+    def model(self) -> Network:
+        return self.network
+
+    def begin_epoch(self, epoch: int) -> None:
+        """Nothing changes with the epoch."""
+
+    def forward_phase(self, x: np.ndarray, events: Events = NO_EVENTS) -> np.ndarray:
         """Compute every layer in order, store ρ(u) in the activation memory cell; returns ρ(u_L)."""
         neurons, synapses, q = self.network.neurons, self.network.synapses, self.network.neurons.q
         u = np.empty((len(x), neurons.size), dtype=neurons.dtype)
-        neurons.u0 = np.empty_like(u)
+        activation = neurons.cells["activation"] = np.empty_like(u)
         sent = {0: neurons.send(x)}
         for b in self.layers:
             sl = neurons.slices[b]
@@ -69,23 +84,23 @@ class Backpropagation:
                 if bb == b:
                     ub += sent[a] @ synapses.weights[(a, b)]
             u[:, sl] = ub = q.current(ub)
-            neurons.u0[:, sl] = stored = q.memory(rho(ub))
+            activation[:, sl] = stored = q.memory(rho(ub))
             if b != self.layers[-1]:  # the output layer drives no synapse forwards
                 sent[b] = neurons.send(stored)
         neurons.s = u
         check_finite(u, "forward", "neuron state")
-        for probe in self.probes:
-            probe.on_phase_end("forward", self.network)
-        return neurons.u0[:, neurons.out_start:]
+        events.phase_end("forward", 0, len(x), self.network)
+        return activation[:, neurons.out_start:]
 
-    def backward_phase(self, target: np.ndarray) -> np.ndarray:
+    def backward_phase(self, target: np.ndarray, events: Events = NO_EVENTS) -> np.ndarray:
         """Compute every δ from the output back, store it in the error memory cell; returns δ."""
         neurons, synapses, q = self.network.neurons, self.network.synapses, self.network.neurons.q
-        u, delta = neurons.s, np.zeros_like(neurons.s)
+        u, activation = neurons.s, neurons.cells["activation"]
+        delta = np.zeros_like(u)
         for a in reversed(self.layers):
             sl = neurons.slices[a]
             if a == self.layers[-1]:
-                error = rho_prime(u[:, sl]) * (neurons.u0[:, sl] - target)
+                error = rho_prime(u[:, sl]) * (activation[:, sl] - target)
             else:
                 error = np.zeros((len(u), sl.stop - sl.start), dtype=neurons.dtype)
                 for aa, b in self.pairs:
@@ -93,45 +108,47 @@ class Backpropagation:
                         error += delta[:, neurons.slices[b]] @ synapses.weights[(a, b)].T
                 error *= rho_prime(u[:, sl])
             delta[:, sl] = q.error(error.astype(neurons.dtype, copy=False))
-        neurons.ubeta = delta
+        neurons.cells["error"] = delta
         check_finite(delta, "backward", "error")
-        for probe in self.probes:
-            probe.on_phase_end("backward", self.network)
+        events.phase_end("backward", 0, len(u), self.network)
         return delta
 
     def gradients(self, x: np.ndarray) -> dict[LayerPair, np.ndarray]:
         """Batch-averaged corrections ΔW_ab = −⟨r_aᵀ δ_b⟩ (descent direction), masked; r_0 is
         what the input DAC sends, r_a (a > 0) the stored activation."""
         neurons, synapses = self.network.neurons, self.network.synapses
-        r = {0: neurons.send(x), **{layer: neurons.u0[:, sl] for layer, sl in neurons.slices.items()}}
+        activation, delta = neurons.cells["activation"], neurons.cells["error"]
+        r = {0: neurons.send(x), **{layer: activation[:, sl] for layer, sl in neurons.slices.items()}}
         out = {}
         for a, b in self.pairs:
-            dw = -(r[a].T @ neurons.ubeta[:, neurons.slices[b]]) / len(x)
+            dw = self.rule.weight_correction(r[a], delta[:, neurons.slices[b]])
             if synapses.masks[(a, b)] is not None:
                 dw *= synapses.masks[(a, b)]
             out[(a, b)] = dw
         return out
 
-    def update_phase(self, x: np.ndarray) -> UpdateStats:
-        """Apply W ← W + α ΔW and b ← b − α ⟨δ⟩."""
+    def update_phase(self, x: np.ndarray, events: Events = NO_EVENTS) -> UpdateStats:
+        """Apply W ← W + α ΔW and b ← b + α Δb."""
         neurons, synapses = self.network.neurons, self.network.synapses
         corrections = self.gradients(x)
         lost = synapses.apply(corrections, self.rates)
-        neurons.update_bias(-self.bias_rates * neurons.ubeta.mean(axis=0))
-        for probe in self.probes:
-            probe.on_update(corrections, self.network)
+        neurons.update_bias(self.bias_rates * self.rule.bias_correction(neurons.cells["error"]))
+        events.update(corrections, len(x), self.network)
         for pair, weights in synapses.weights.items():
             check_finite(weights, "update", f"weights of layer pair {pair_name(pair)}")
         check_finite(neurons.bias, "update", "bias")
-        return update_stats(corrections, self.rates, self.pairs, self.connections, lost)
+        return update_stats(corrections, self.rates, self.connections, lost)
 
-    def train_batch(self, x: np.ndarray, target: np.ndarray, start: np.ndarray,
-                    beta: float) -> tuple[None, np.ndarray, UpdateStats]:
-        """Forward, backward and update on one batch; no persistent state, β unused."""
-        outputs = self.forward_phase(x).copy()
-        self.backward_phase(target)
-        return None, outputs, self.update_phase(x)
+    def train_batch(self, x: np.ndarray, target: np.ndarray, start: np.ndarray, beta: float | None,
+                    events: Events = NO_EVENTS) -> tuple[None, np.ndarray, UpdateStats]:
+        """Forward, backward and update on one batch; no persistent state, no β."""
+        outputs = self.forward_phase(x, events).copy()
+        self.backward_phase(target, events)
+        return None, outputs, self.update_phase(x, events)
 
-    def infer(self, x: np.ndarray, start: np.ndarray) -> tuple[None, np.ndarray]:
+    def infer(self, x: np.ndarray, start: np.ndarray, events: Events = NO_EVENTS) -> tuple[None, np.ndarray]:
         """Forward phase only: (None, outputs ρ(u_L))."""
-        return None, self.forward_phase(x)
+        return None, self.forward_phase(x, events)
+
+    def epoch_metrics(self, outputs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+        return {}

@@ -13,12 +13,36 @@ from neurosim.errors import ConfigError
 from neurosim.devices.kernels import rho
 from neurosim.config.scenario import Scenario
 from neurosim.streams import stream
-from neurosim.models.topology import Topology, initial_weights, layer_skipping, layered
+from neurosim.models.topology import LayerPair, Topology, initial_weights, layer_skipping, layered, pair_name
+
+
+def group_names(n_layers: int) -> dict[str, int]:
+    """Names of the neuron groups of a layered model: ``h1`` … ``h{L−1}`` for the hidden
+    layers, ``output`` for layer L (the input layer is clamped, not a group of states)."""
+    return {**{f"h{layer}": layer for layer in range(1, n_layers - 1)}, "output": n_layers - 1}
+
+
+class NeuronGroups:
+    """Named neuron groups over a neuron bank's columns: ``model.state("h1")`` without slices."""
+
+    groups: dict[str, int]
+    neurons: NeuronBank
+
+    def state(self, group: str | int) -> np.ndarray:
+        """States of one group (batch × its neurons), by name (``h1``, ``output``) or layer number."""
+        return self.neurons.s[:, self.columns(group)]
+
+    def columns(self, group: str | int) -> slice:
+        """The state columns of a group, by name or layer number."""
+        layer = self.groups.get(group, group) if isinstance(group, str) else group
+        if layer not in self.neurons.slices:
+            raise KeyError(f"no neuron group {group!r}; groups: {', '.join(self.groups)}")
+        return self.neurons.slices[layer]
 
 
 @dataclass
-class Network:
-    """Topology + NeuronBank + SynapseBank."""
+class Network(NeuronGroups):
+    """A layered Hopfield network: Topology + NeuronBank + SynapseBank, blocks by layer pair."""
 
     topology: Topology
     neurons: NeuronBank
@@ -27,7 +51,59 @@ class Network:
     @classmethod
     def create(cls, topology: Topology, weights, dtype=np.float32, quantisers: Quantisers | None = None) -> Network:
         """Banks for ``topology`` with initial ``weights``; ``quantisers`` default to all ideal."""
-        return cls(topology, NeuronBank(topology, dtype, quantisers), SynapseBank(topology, weights, dtype, quantisers))
+        return cls(topology, NeuronBank(topology.state_slices(), dtype, quantisers),
+                   SynapseBank(topology, weights, dtype, quantisers))
+
+    @property
+    def groups(self) -> dict[str, int]:
+        return group_names(self.topology.n_layers)
+
+    @property
+    def blocks(self) -> dict[LayerPair, str]:
+        """Synapse blocks (one per layer pair) and their names (``0-1``)."""
+        return {pair: pair_name(pair) for pair in self.topology.pairs}
+
+    @property
+    def connections(self) -> dict[LayerPair, int]:
+        """Connections per synapse block."""
+        return {pair: self.topology.connection_count(pair) for pair in self.topology.pairs}
+
+    def block_mask(self, block: LayerPair) -> np.ndarray | None:
+        """True where a block's synapses exist; None for a complete block."""
+        return self.topology.masks[block]
+
+    def block_axes(self, block: LayerPair) -> tuple[str, str]:
+        """What the two axes of a weight block index."""
+        return f"neuron of layer {block[0]}", f"neuron of layer {block[1]}"
+
+    def block_attrs(self, block: LayerPair) -> dict:
+        """What a run file says of a block beside its data."""
+        return {"layer_pair": pair_name(block), "pre_layer": block[0], "post_layer": block[1]}
+
+    def neuron_layer(self) -> np.ndarray:
+        """The layer of every state column."""
+        return np.repeat(np.arange(1, self.topology.n_layers), self.topology.layer_sizes[1:])
+
+    def topology_datasets(self) -> dict[str, tuple[np.ndarray, dict]]:
+        """What the run file's ``/topology`` holds: name → (data, attributes)."""
+        topo = self.topology
+        return {
+            "layer_sizes": (np.array(topo.layer_sizes), {}),
+            "layer_pairs": (np.array([pair_name(p) for p in topo.pairs], dtype=object), {}),
+            "connections": (np.array([topo.connection_count(p) for p in topo.pairs]),
+                            {"description": "connections per layer pair, in layer_pairs order"}),
+        }
+
+    def topology_attrs(self) -> dict:
+        return {"kind": self.topology.kind, "replacements": self.topology.replacements}
+
+    def final_datasets(self) -> dict[str, tuple[np.ndarray, dict]]:
+        """The final device state for the run file's ``/final``: path → (data, attributes)."""
+        out = {f"weights/{pair_name(pair)}": (w, {"axes": f"neuron of layer {pair[0]}, neuron of layer {pair[1]}"})
+               for pair, w in self.synapses.weights.items()}
+        out["biases"] = (self.neurons.bias, {"axes": "non-input neuron (hidden layers, then output)",
+                                             "layer_sizes": self.topology.layer_sizes[1:]})
+        return out
 
     def energy(self, x: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Hopfield energy of each example (paper eq. 2), with u = (x, s):

@@ -1,10 +1,11 @@
 """The action ledger: every hardware action the datapath performs, counted per phase.
 
-A :class:`Ledger` watches a controller (it is a :class:`~neurosim.learning.ep.Probe`) and the
-training loop (an :class:`~neurosim.training.loop.Observer`). From what actually ran — the phases,
-their integration steps and the batch sizes — it counts, per phase × device kind × action,
-the actions of the hardware the simulation models (see :mod:`neurosim.devices.energy` for the
-list). Test-set evaluation is counted apart, as the phase ``inference``.
+A :class:`Ledger` is an :class:`~neurosim.observe.observer.Observer` of any run. From what
+actually ran — the phases the controller reported, their integration steps and the
+examples they covered — it counts, per phase × device kind × action, the actions of the
+hardware the simulation models (see :mod:`neurosim.devices.energy` for the list). The
+actions per event come from the model and datapath (:func:`rates_of`); test-set
+evaluation is counted apart, as the phase ``inference``.
 
 Conventions (hardware actions, not simulator shortcuts; also in ``docs/energy.md``):
 
@@ -26,8 +27,18 @@ Conventions (hardware actions, not simulator shortcuts; also in ``docs/energy.md
   activation DAC of every neuron with a connection to a higher layer); the backward phase
   reads the output activations, evaluates ρ′ and writes δ per neuron, drives δ of every
   neuron with a connection from a lower non-input layer, and multiplies back over C_rec.
+* **Directed graphs** (DEEP, asymmetric EP): each directed synapse carries current one
+  way, so a step has one multiply-accumulate per *live* connection (``mac_forward`` from a
+  lower- to a higher-numbered neuron, ``mac_backward`` otherwise) and ``bias_read`` per live
+  bias; DEEP's outgoing term −s_j Σ_i W_ji is the current the synapse j → i draws from j,
+  not a second action. DEEP writes no Uβ: at every weakly-clamped step each non-input
+  neuron drives its change onto its incoming synapses and every live connection and bias
+  accumulates its product (counted in ``update``, where they belong by purpose). The
+  rates follow the live connections, so removed ones cost nothing from then on. The
+  evaluation after each epoch relaxes from rest and stores nothing.
 * **Not counted:** loading a persistent particle into the integrators, presenting the
-  target to the output neurons, the controller's sequencing.
+  target to the output neurons, the controller's sequencing; for directed graphs the
+  sparsity mechanism's comparisons and draws and the ℓ1 sign.
 
 Bits per action are the bit depth of the action's quantisation point
 (:data:`neurosim.devices.energy.ACTION_POINT`); an ideal point counts as the float width.
@@ -35,19 +46,17 @@ Bits per action are the bit depth of the action's quantisation point
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import h5py
 import numpy as np
 
-from neurosim.learning.ep import Probe
-from neurosim.devices.spec import DeviceSpec
 from neurosim.devices.energy import ACTION_POINT, ACTIONS
+from neurosim.devices.spec import DeviceSpec
+from neurosim.learning.phases import INFERENCE
+from neurosim.models.directed import DirectedNetwork
 from neurosim.models.topology import Topology
-from neurosim.training.loop import Observer
-
-INFERENCE = "inference"
-"""Phase name under which test-set evaluation is counted."""
+from neurosim.observe.observer import Observer
 
 _INDEX = {action: i for i, action in enumerate(ACTIONS)}
 
@@ -63,7 +72,7 @@ def action_vector(**counts: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Shape:
-    """The sizes the counts are made of, read from a topology."""
+    """The sizes the counts of a layered network are made of, read from a topology."""
 
     inputs: int
     """n₀, input drivers."""
@@ -94,39 +103,73 @@ class Shape:
         )
 
 
+@dataclass
 class Rates:
-    """Actions per event of one datapath: per integration step and example, per phase end
-    and example, per update and example, per update (batch)."""
+    """Actions per event of one datapath on one model: per integration step and example,
+    per phase end and example, per update and example, per update (batch), and (DEEP) the
+    learning actions per weakly-clamped step and example, counted in ``update``."""
 
-    def __init__(self, shape: Shape, datapath: str):
-        n0, n, c, c_rec = shape.inputs, shape.neurons, shape.connections, shape.recurrent
-        self.per_step: dict[str, np.ndarray] = {}
-        self.per_end: dict[str, np.ndarray] = {}
-        if datapath == "ep":
-            step = action_vector(input__dac=n0, neuron__integrate=n, neuron__adc=n, neuron__rho=n, neuron__dac=n,
-                           neuron__bias_read=n, synapse__mac_forward=c, synapse__mac_backward=c_rec,
-                           synapse__weight_read=c + c_rec)
-            self.per_step = {"free": step, "weakly-clamped": step + action_vector(neuron__nudge=shape.outputs)}
-            self.per_end = {"free": action_vector(neuron__write_u0=n),
-                            "weakly-clamped": action_vector(neuron__read_u0=n, neuron__write_ubeta=n)}
-            self.update_per_example = action_vector(input__dac=n0, neuron__read_u0=n, neuron__read_ubeta=n,
-                                              neuron__dac=2 * n, synapse__update_mac=2 * c,
-                                              neuron__bias_accumulate=n)
-        else:
-            f, b = shape.forward_drivers, shape.backward_drivers
-            self.per_end = {
-                "forward": action_vector(input__dac=n0, synapse__mac_forward=c, synapse__weight_read=c,
-                                   neuron__bias_read=n, neuron__adc=n, neuron__rho=n,
-                                   neuron__write_activation=n, neuron__dac=f),
-                "backward": action_vector(neuron__read_activation=shape.outputs, neuron__rho_prime=n,
-                                    neuron__write_error=n, neuron__dac=b, synapse__mac_backward=c_rec,
-                                    synapse__weight_read=c_rec),
-            }
-            self.update_per_example = action_vector(input__dac=n0, neuron__read_activation=f, neuron__read_error=n,
-                                              neuron__dac=f + n, synapse__update_mac=c,
-                                              neuron__bias_accumulate=n)
-        self.update_per_batch = action_vector(synapse__weight_read=c, synapse__weight_write=c,
-                                        neuron__bias_read=n, neuron__bias_write=n)
+    per_step: dict[str, np.ndarray] = field(default_factory=dict)
+    per_end: dict[str, np.ndarray] = field(default_factory=dict)
+    update_per_example: np.ndarray = field(default_factory=action_vector)
+    update_per_batch: np.ndarray = field(default_factory=action_vector)
+    learn_per_step: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def network_rates(shape: Shape, datapath: str) -> Rates:
+    """The actions of a layered or layer-skipping network's EP or BP datapath."""
+    n0, n, c, c_rec = shape.inputs, shape.neurons, shape.connections, shape.recurrent
+    rates = Rates(update_per_batch=action_vector(synapse__weight_read=c, synapse__weight_write=c,
+                                                 neuron__bias_read=n, neuron__bias_write=n))
+    if datapath == "ep":
+        step = action_vector(input__dac=n0, neuron__integrate=n, neuron__adc=n, neuron__rho=n, neuron__dac=n,
+                             neuron__bias_read=n, synapse__mac_forward=c, synapse__mac_backward=c_rec,
+                             synapse__weight_read=c + c_rec)
+        rates.per_step = {"free": step, "weakly-clamped": step + action_vector(neuron__nudge=shape.outputs)}
+        rates.per_end = {"free": action_vector(neuron__write_u0=n),
+                         "weakly-clamped": action_vector(neuron__read_u0=n, neuron__write_ubeta=n)}
+        rates.update_per_example = action_vector(input__dac=n0, neuron__read_u0=n, neuron__read_ubeta=n,
+                                                 neuron__dac=2 * n, synapse__update_mac=2 * c,
+                                                 neuron__bias_accumulate=n)
+        return rates
+    f, b = shape.forward_drivers, shape.backward_drivers
+    rates.per_end = {
+        "forward": action_vector(input__dac=n0, synapse__mac_forward=c, synapse__weight_read=c,
+                                 neuron__bias_read=n, neuron__adc=n, neuron__rho=n,
+                                 neuron__write_activation=n, neuron__dac=f),
+        "backward": action_vector(neuron__read_activation=shape.outputs, neuron__rho_prime=n,
+                                  neuron__write_error=n, neuron__dac=b, synapse__mac_backward=c_rec,
+                                  synapse__weight_read=c_rec),
+    }
+    rates.update_per_example = action_vector(input__dac=n0, neuron__read_activation=f, neuron__read_error=n,
+                                             neuron__dac=f + n, synapse__update_mac=c, neuron__bias_accumulate=n)
+    return rates
+
+
+def directed_rates(model: DirectedNetwork, kind: str) -> Rates:
+    """The actions of DEEP or asymmetric EP on a directed graph as its synapses are now
+    (P inputs, F non-input neurons, O outputs, C live connections, B live biases)."""
+    graph, alive = model.graph, model.synapses.alive
+    p, f, o = graph.n_inputs, graph.n - graph.n_inputs, graph.n_outputs
+    live = alive[: graph.n]
+    c, b = int(live.sum()), int(alive[graph.n].sum())
+    forward = int(np.triu(live, 1).sum())
+    step = action_vector(input__dac=p, neuron__dac=f, neuron__integrate=f, neuron__adc=f, neuron__rho=f,
+                         neuron__bias_read=b, synapse__mac_forward=forward, synapse__mac_backward=c - forward,
+                         synapse__weight_read=c)
+    rates = Rates(per_step={"free": step, "weakly-clamped": step + action_vector(neuron__nudge=o)},
+                  per_end={"free": action_vector(neuron__write_u0=f),
+                           "weakly-clamped": action_vector(neuron__read_u0=f)},
+                  update_per_batch=action_vector(synapse__weight_read=c, synapse__weight_write=c,
+                                                 neuron__bias_read=b, neuron__bias_write=b))
+    if kind == "deep":
+        rates.learn_per_step = {"weakly-clamped": action_vector(neuron__dac=f, synapse__update_mac=c,
+                                                                neuron__bias_accumulate=b)}
+    else:
+        rates.per_end["weakly-clamped"] += action_vector(neuron__write_ubeta=f)
+        rates.update_per_example = action_vector(input__dac=p, neuron__read_u0=f, neuron__read_ubeta=f,
+                                                 neuron__dac=2 * f, synapse__update_mac=c, neuron__bias_accumulate=b)
+    return rates
 
 
 @dataclass
@@ -160,17 +203,57 @@ def action_bits(spec: DeviceSpec, float_bits: int) -> dict[tuple[str, str], int]
     return out
 
 
-class ActionCounts:
-    """Per phase (training phases, then :data:`INFERENCE`) a count vector over :data:`ACTIONS`,
-    with the examples they cover; :meth:`rows` prices them with the device file."""
+class Ledger(Observer):
+    """Counts the hardware actions of a run from the events its controller reported: per
+    phase (the controller's declared phases, then :data:`INFERENCE`) a count vector over
+    :data:`ACTIONS`, with the examples they cover; :meth:`rows` prices them with the
+    device file."""
 
-    def __init__(self, datapath: str, phases: list[str], spec: DeviceSpec, float_bits: int):
-        self.datapath = datapath
-        self.phases = phases
+    def __init__(self, spec: DeviceSpec, float_bits: int):
         self.spec = spec
         self.float_bits = float_bits
-        self.counts = {phase: action_vector() for phase in [*phases, INFERENCE]}
+        self.datapath = ""
+        self.phases: list[str] = []
+        self.counts: dict[str, np.ndarray] = {}
         self.examples = self.test_examples = self.epochs = 0
+
+    def on_start(self, run) -> None:
+        controller, model = run.controller, run.model
+        self.datapath = controller.datapath
+        self.phases = [phase.name for phase in controller.phases]
+        self.counts = {phase: action_vector() for phase in [*self.phases, INFERENCE]}
+        self._pending = {phase: action_vector() for phase in self.phases}
+        if isinstance(model, DirectedNetwork):
+            self._rates = lambda: directed_rates(model, controller.kind)  # the live synapses change
+        else:
+            rates = network_rates(Shape.of(model.topology), controller.datapath)
+            self._rates = lambda: rates
+
+    def on_phase_end(self, phase, steps, examples, model, stored=True) -> None:
+        rates = self._rates()
+        counts = self._pending[phase]
+        if phase in rates.per_step:
+            counts += rates.per_step[phase] * (steps * examples)
+        if stored:
+            counts += rates.per_end[phase] * examples
+        if phase in rates.learn_per_step:
+            self._pending["update"] += rates.learn_per_step[phase] * (steps * examples)
+
+    def on_update(self, corrections, examples, model) -> None:
+        rates = self._rates()
+        self._pending["update"] += rates.update_per_example * examples + rates.update_per_batch
+
+    def on_train_batch(self, epoch, batch, record) -> None:
+        for phase, counts in self._pending.items():
+            self.counts[phase] += counts
+            counts[...] = 0
+        self.examples += record.examples
+
+    def on_test_batch(self, epoch, batch, examples) -> None:
+        for counts in self._pending.values():
+            self.counts[INFERENCE] += counts
+            counts[...] = 0
+        self.test_examples += examples
 
     def on_epoch_end(self, record) -> None:
         self.epochs += 1
@@ -188,51 +271,7 @@ class ActionCounts:
         return rows
 
 
-class Ledger(ActionCounts, Probe, Observer):
-    """Counts the hardware actions of a layered or layer-skipping run (EP or BP) from the
-    controller's phases; joins the controller's probes in ``on_start``."""
-
-    def __init__(self, topology: Topology, datapath: str, spec: DeviceSpec, float_bits: int):
-        phases = ["free", "weakly-clamped", "update"] if datapath == "ep" else ["forward", "backward", "update"]
-        super().__init__(datapath, phases, spec, float_bits)
-        self.rates = Rates(Shape.of(topology), datapath)
-        self._pending = {phase: action_vector() for phase in self.phases}
-        self._steps = self._batch = 0
-
-    # --- Probe: what the controller did -------------------------------------------------
-    def on_step(self, phase, step, network) -> None:
-        self._steps += 1
-
-    def on_phase_end(self, phase, network) -> None:
-        batch = self._batch = network.neurons.s.shape[0]
-        counts = self._pending[phase]
-        if phase in self.rates.per_step:
-            counts += self.rates.per_step[phase] * (self._steps * batch)
-        counts += self.rates.per_end[phase] * batch
-        self._steps = 0
-
-    def on_update(self, corrections, network) -> None:
-        batch = network.neurons.u0.shape[0]
-        self._pending["update"] += self.rates.update_per_example * batch + self.rates.update_per_batch
-
-    # --- Observer: which of it was training ---------------------------------------------
-    def on_start(self, run) -> None:
-        run.controller.probes.append(self)
-
-    def on_train_batch(self, epoch, batch, record) -> None:
-        for phase, counts in self._pending.items():
-            self.counts[phase] += counts
-            counts[...] = 0
-        self.examples += record.examples
-
-    def on_test_batch(self, epoch, batch) -> None:
-        for counts in self._pending.values():
-            self.counts[INFERENCE] += counts
-            counts[...] = 0
-        self.test_examples += self._batch
-
-
-def write(file: h5py.File, ledger: ActionCounts) -> None:
+def write(file: h5py.File, ledger: Ledger) -> None:
     """Replace ``/ledger`` in a run file with the ledger's current totals (layout: ``docs/run-file.md``)."""
     if "ledger" in file:
         del file["ledger"]

@@ -1,15 +1,21 @@
-"""The HDF5 run file: configuration, provenance, metrics, traces and final device state of one run.
+"""The HDF5 run file: configuration, provenance, metrics, ledger, traces and final device state.
 
 The file is written as ``RUN.h5.partial`` and flushed after every epoch, so an interrupted
 run leaves a readable file holding every completed epoch; it is renamed to ``RUN.h5``
 only when the run completes. A run that fails (an error, a diverging simulation) removes
 its partial file unless asked to keep it. The layout is documented in ``docs/run-file.md``.
+
+:func:`recording` opens a run file and gives the observers that fill it: the action
+ledger, the tracer (when the scenario traces) and the :class:`RunRecorder` itself; pass
+them to :func:`neurosim.training.loop.train`. They work for every model and datapath.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,13 +23,13 @@ import h5py
 import numpy as np
 
 import neurosim
-from neurosim.observe import ledger
-from neurosim.runfile.h5io import append_rows
-from neurosim.observe.ledger import Ledger
 from neurosim.config.scenario import Scenario
-from neurosim.models.topology import pair_name
+from neurosim.observe import ledger
+from neurosim.observe.ledger import Ledger
+from neurosim.observe.observer import Observer
 from neurosim.observe.tracing import Tracer
-from neurosim.training.loop import BatchRecord, EpochRecord, Observer, TrainingRun
+from neurosim.runfile.h5io import append_rows
+from neurosim.runfile.layout import partial_path
 
 EPOCH_METRICS = {
     "train_error": "fraction of training examples misclassified at their free equilibrium, counted online before each batch's update",
@@ -32,10 +38,6 @@ EPOCH_METRICS = {
     "test_cost": "mean over test examples of ‖y − y_target‖² at the free equilibrium",
     "seconds": "wall-clock time of the epoch, s",
 }
-
-
-def partial_path(path: Path) -> Path:
-    return path.with_name(path.name + ".partial")
 
 
 def _git_commit() -> str:
@@ -48,16 +50,23 @@ def _git_commit() -> str:
 
 
 class RunRecorder(Observer):
-    """Writes one run's HDF5 file; use as a context manager around :func:`neurosim.training.loop.train`."""
+    """Writes one run's HDF5 file (a context manager: the file exists between enter and exit).
 
-    def __init__(self, path: str | Path, scenario: Scenario, *, keep_partial: bool = False):
+    It writes what the run *is* (configuration, provenance, topology, rates), per batch and
+    per epoch what it measured, after every epoch ``ledger``'s totals, and on a successful
+    exit the final device state of the model.
+    """
+
+    def __init__(self, path: str | Path, scenario: Scenario, ledger: Ledger | None = None, *,
+                 keep_partial: bool = False):
         self.path = Path(path)
         self.partial = partial_path(self.path)
         self.scenario = scenario
+        self.ledger = ledger
         self.keep_partial = keep_partial
         self.file: h5py.File | None = None
-        self._batch_rows: list[BatchRecord] = []
-        self.tracer: Tracer | None = None
+        self.run = None
+        self._batch_rows = []
         self._epochs_done = 0
 
     def __enter__(self) -> RunRecorder:
@@ -82,6 +91,8 @@ class RunRecorder(Observer):
     def __exit__(self, exc_type, exc, tb) -> None:
         f, self.file = self.file, None
         if exc_type is None:
+            if self.run is not None:
+                _write_final_state(f, self.run.model)
             f.attrs["status"] = "complete"
             f.attrs["end_time"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
             f.close()
@@ -92,82 +103,80 @@ class RunRecorder(Observer):
         if not self.keep_partial:
             self.partial.unlink(missing_ok=True)
 
-    def on_start(self, run: TrainingRun) -> None:
-        topo = run.network.topology
+    def on_start(self, run) -> None:
+        self.run = run
+        model, controller = run.model, run.controller
         g = self.file.create_group("topology")
-        g.attrs["kind"] = topo.kind
-        g.attrs["replacements"] = topo.replacements
-        g.create_dataset("layer_sizes", data=np.array(topo.layer_sizes))
-        g.create_dataset("layer_pairs", data=np.array(run.layer_pairs, dtype=object), dtype=h5py.string_dtype())
-        g.create_dataset("connections", data=np.array([topo.connection_count(p) for p in topo.pairs]))
-        g["connections"].attrs["description"] = "connections per layer pair, in layer_pairs order"
+        g.attrs.update({**model.topology_attrs(), "dynamics": self.scenario.dynamics.kind})
+        for name, (data, attrs) in model.topology_datasets().items():
+            text = data.dtype == object
+            ds = g.create_dataset(name, data=data, dtype=h5py.string_dtype() if text else None)
+            ds.attrs.update(attrs)
+        self.blocks = list(model.blocks.values())
         g = self.file.create_group("rates")
-        g.create_dataset("pair", data=np.array([run.controller.rates[p] for p in topo.pairs]))
-        g.create_dataset("bias", data=run.controller.bias_rates)
-        g.attrs["description"] = "learning rate of each layer pair (layer_pairs order) and of each neuron's bias"
-        self.ledger = Ledger(topo, self.scenario.datapath, self.scenario.devices,
-                             8 * run.network.neurons.dtype.itemsize)
-        self.ledger.on_start(run)
+        g.create_dataset("pair", data=np.array([controller.rates[block] for block in model.blocks]))
+        if hasattr(controller, "bias_rates"):
+            g.create_dataset("bias", data=controller.bias_rates)
+        g.attrs["description"] = ("learning rate of each synapse block (layer pair, in /topology/layer_pairs "
+                                  "order) and of each neuron's bias")
         self.file.create_group("metrics/epoch")
-        self.file.create_group("metrics/batch").attrs["layer_pairs"] = run.layer_pairs
-        self.layer_pairs = run.layer_pairs
-        if self.scenario.trace.enabled:
-            self.tracer = Tracer(self.file.create_group("trace"), self.scenario.trace,
-                                 self.scenario.training.batch_size)
-            self.tracer.on_start(run)
+        self.file.create_group("metrics/batch").attrs["layer_pairs"] = self.blocks
+        self.extra_metrics = getattr(controller, "metric_descriptions", {})
 
-    def on_epoch_start(self, epoch: int, train_batches: int, test_batches: int) -> None:
-        if self.tracer:
-            self.tracer.on_epoch_start(epoch, train_batches, test_batches)
-
-    def on_train_batch(self, epoch: int, batch: int, record: BatchRecord) -> None:
-        self.ledger.on_train_batch(epoch, batch, record)
+    def on_train_batch(self, epoch: int, batch: int, record) -> None:
         self._batch_rows.append(record)
-        if self.tracer:
-            self.tracer.on_train_batch(epoch, batch, record)
 
-    def on_test_batch(self, epoch: int, batch: int) -> None:
-        self.ledger.on_test_batch(epoch, batch)
-
-    def on_epoch_end(self, record: EpochRecord) -> None:
-        self.ledger.on_epoch_end(record)
-        ledger.write(self.file, self.ledger)
-        if self.tracer:
-            self.tracer.on_epoch_end(record)
+    def on_epoch_end(self, record) -> None:
+        if self.ledger is not None:
+            ledger.write(self.file, self.ledger)
         g = self.file["metrics/batch"]
         rows = self._batch_rows
-        pairs_axis = {"axes": "batch, layer pair", "layer_pairs": self.layer_pairs}
+        pairs_axis = {"axes": "batch, layer pair", "layer_pairs": self.blocks}
         append_rows(g, "rms_correction", np.array([r.update.rms_correction for r in rows]),
-                description="root-mean-square of the applied correction α·ΔW over each layer pair's connections",
-                units="weight units per batch", **pairs_axis)
+                    description="root-mean-square of the applied correction α·ΔW over each layer pair's connections",
+                    units="weight units per batch", **pairs_axis)
         append_rows(g, "mean_abs_dw", np.array([r.update.mean_abs_dw for r in rows]),
-                description="mean |ΔW| over each layer pair's connections (before the learning rate)", **pairs_axis)
+                    description="mean |ΔW| over each layer pair's connections (before the learning rate)", **pairs_axis)
         if rows and rows[0].update.lost_fraction is not None:  # quantised weights or updates only
             append_rows(g, "lost_fraction", np.array([r.update.lost_fraction for r in rows]),
                         description="fraction of each layer pair's connections with ΔW ≠ 0 whose stored weight "
                                     "did not change (the update fell below the weight resolution); NaN: no ΔW ≠ 0",
                         **pairs_axis)
         append_rows(g, "train_error", np.array([r.errors / r.examples for r in rows]),
-                description="fraction of the batch misclassified at the free equilibrium")
+                    description="fraction of the batch misclassified at the free equilibrium")
         append_rows(g, "cost", np.array([r.cost for r in rows]), description="mean ‖y − y_target‖² over the batch")
-        append_rows(g, "beta", np.array([r.beta for r in rows]), description="signed β of the batch's weakly-clamped phase")
+        if rows and rows[0].beta is not None:  # a rule with a β
+            append_rows(g, "beta", np.array([r.beta for r in rows]),
+                        description="signed β of the batch's weakly-clamped phase")
         append_rows(g, "epoch", np.full(len(rows), record.epoch), description="epoch of each batch")
         self._batch_rows = []
         g = self.file["metrics/epoch"]
-        for name, description in EPOCH_METRICS.items():
-            append_rows(g, name, np.array([getattr(record, name)]), description=description)
+        for name, description in {**EPOCH_METRICS, **self.extra_metrics}.items():
+            value = getattr(record, name)
+            append_rows(g, name, np.array([value]), description=description)
         self._epochs_done += 1
         self.file.attrs["epochs_completed"] = self._epochs_done
         self.file.flush()
 
-    def write_final_state(self, run: TrainingRun) -> None:
-        """Final weights (one dataset per layer pair) and biases of every neuron."""
-        g = self.file.create_group("final")
-        w = g.create_group("weights")
-        for pair, weights in run.network.synapses.weights.items():
-            ds = w.create_dataset(pair_name(pair), data=weights, compression="gzip", shuffle=True)
-            ds.attrs["axes"] = f"neuron of layer {pair[0]}, neuron of layer {pair[1]}"
-        ds = g.create_dataset("biases", data=run.network.neurons.bias)
-        ds.attrs["axes"] = "non-input neuron (hidden layers, then output)"
-        ds.attrs["layer_sizes"] = run.network.topology.layer_sizes[1:]
-        self.file.flush()
+
+def _write_final_state(file: h5py.File, model) -> None:
+    """The model's final weights and biases (``/final``, one dataset per block)."""
+    g = file.create_group("final")
+    for name, (data, attrs) in model.final_datasets().items():
+        ds = g.create_dataset(name, data=data, compression="gzip", shuffle=True)
+        ds.attrs.update(attrs)
+    file.flush()
+
+
+@contextmanager
+def recording(path: str | Path, scenario: Scenario, *, keep_partial: bool = False) -> Iterator[list[Observer]]:
+    """Open the run file at ``path`` (as ``.partial``) and give the observers that fill it.
+
+    On a normal exit the file gets the final state and is renamed to ``path``; on an
+    error it is removed (or kept with ``keep_partial``).
+    """
+    run_ledger = Ledger(scenario.devices, 8 * np.dtype(scenario.training.dtype).itemsize)
+    with RunRecorder(path, scenario, run_ledger, keep_partial=keep_partial) as recorder:
+        tracer = [Tracer(recorder.file.create_group("trace"), scenario.trace, scenario.training.batch_size)] \
+            if scenario.trace.enabled else []
+        yield [run_ledger, *tracer, recorder]

@@ -1,10 +1,12 @@
 """Device-state traces: a waveform dump of neuron states, memory cells, biases and synapses.
 
-A :class:`Tracer` follows a scenario's ``trace`` rules. It is both a controller
-:class:`~neurosim.learning.ep.Probe` (it sees every integration step, phase end and
-update) and a training :class:`~neurosim.training.loop.Observer` (it knows the epoch and batch).
-It joins the controller's probes only for the batches a rule selects, so untraced
-batches run exactly as without tracing.
+A :class:`Tracer` is an :class:`~neurosim.observe.observer.Observer` that follows a
+scenario's ``trace`` rules on any model and datapath. It asks for integration steps only
+in the batches a step rule selects, so untraced batches run exactly as without tracing.
+Memory cells are the ones the controller declares for its phases: EP's ``u0`` (end of
+the free phase) and ``ubeta`` (end of the weakly-clamped phase), backprop's
+``activation`` (end of the forward pass) and ``error`` (δ, end of the backward pass);
+the bank ``memory`` in a rule means every cell the datapath has.
 
 Every recorded bank and cadence gets one group ``/trace/<bank>/<cadence>`` holding the
 sampled values (one row per event) and the coordinates of each event (epoch, batch,
@@ -21,48 +23,39 @@ from dataclasses import dataclass, field
 import h5py
 import numpy as np
 
-from neurosim.learning.ep import Probe
+from neurosim.config.trace import TraceConfig, parse_selection, selected
 from neurosim.errors import ConfigError
+from neurosim.observe.observer import Observer
 from neurosim.runfile.h5io import append_rows, create_appendable
-from neurosim.models.network import Network
-from neurosim.config.scenario import Scenario, TraceConfig, parse_selection, selected
-from neurosim.models.topology import LayerPair, pair_name
-from neurosim.training.loop import BatchRecord, EpochRecord, Observer, TrainingRun
+from neurosim.runfile.layout import COORDINATES, NEURON_BANKS, PHASES, SYNAPSE_BANKS
 
-PHASES = ("free", "weakly-clamped", "forward", "backward")
-"""Phase codes stored in ``phase`` coordinate datasets: 0 free, 1 weakly-clamped."""
-
-NEURON_BANKS = ("state", "u0", "ubeta")
-SYNAPSE_BANKS = ("weights", "delta_w")
+MEMORY = "memory"
+"""The bank name that stands for every memory cell the datapath declares."""
 
 BANK_INFO = {
     "state": ("neuron state s", "dimensionless, in [0, 1] (ρ(s) = s)"),
     "u0": ("memory cell U0: the state stored at the end of the free phase", "dimensionless, in [0, 1]"),
     "ubeta": ("memory cell Uβ: the state stored at the end of the weakly-clamped phase", "dimensionless, in [0, 1]"),
+    "activation": ("memory cell of backprop's forward pass: the activation ρ(u) (input columns excluded)",
+                   "dimensionless, in [0, 1]"),
+    "error": ("memory cell of backprop's backward pass: the error δ = ρ'(u)·∂C/∂ρ(u)", "state units"),
     "bias": ("neuron bias b", "state units (same as s)"),
     "weights": ("synapse weight W", "dimensionless (state units per unit activation)"),
-    "delta_w": ("EP correction ΔW = ⟨ρ(Uβ_i)ρ(Uβ_j) − ρ(U0_i)ρ(U0_j)⟩/β applied by the update phase, "
+    "delta_w": ("the correction ΔW the update phase applied (EP: ⟨ρ(Uβ_i)ρ(Uβ_j) − ρ(U0_i)ρ(U0_j)⟩/β), "
                 "before the learning rate (W moved by α·ΔW)", "weight units per batch, before α"),
 }
 
 CADENCE_INFO = {
-    "step": "after every integration step of the free and weakly-clamped phases",
-    "phase_end": "at the end of the free phase (state, u0) and of the weakly-clamped phase (state, ubeta)",
+    "step": "after every integration step of the phases that integrate (EP's free and weakly-clamped phases)",
+    "phase_end": "at the end of every phase but the update: the state, and the memory cell the phase writes",
     "update": "after each update phase has written every weight and bias",
     "epoch": "after each epoch's test pass; epoch −1 is the initial value, before training",
-}
-
-COORDINATES = {
-    "step": ("epoch", "batch", "phase", "step"),
-    "phase_end": ("epoch", "batch", "phase"),
-    "update": ("epoch", "batch"),
-    "epoch": ("epoch",),
 }
 
 COORDINATE_INFO = {
     "epoch": "epoch of each event (0-based; −1 before training)",
     "batch": "training batch of each event within its epoch (0-based)",
-    "phase": "phase of each event: 0 free, 1 weakly-clamped (attribute phase_names)",
+    "phase": "phase of each event, an index into the attribute phase_names",
     "step": "integration step within the phase (0-based), the state sampled after that step",
 }
 
@@ -88,17 +81,28 @@ class Rule:
         return selected(self.epochs, epoch) and (batch is None or selected(self.batches, batch))
 
 
-def plan(config: TraceConfig, batch_size: int) -> list[Rule]:
-    """The rules of ``config``, with selections parsed and sample indices checked against the batch size."""
+def plan(config: TraceConfig, batch_size: int, cells: tuple[str, ...] = ("u0", "ubeta"),
+         has_bias: bool = True) -> list[Rule]:
+    """The rules of ``config`` for a datapath whose memory cells are ``cells``, with
+    selections parsed, ``memory`` expanded to those cells and every bank checked against
+    the model (a bias bank, a memory cell) and the batch size (sample indices)."""
     if not config.enabled:
         return []
     rules = []
     for r, record in enumerate(config.records):
         samples = _samples(record.samples, batch_size, f"trace.records[{r}].samples")
-        for bank in record.banks:
-            rules.append(Rule(bank, record.cadence, parse_selection(record.epochs, "epochs"),
-                              parse_selection(record.batches, "batches"),
-                              samples if bank in NEURON_BANKS else None))
+        for b, bank in enumerate(record.banks):
+            key = f"trace.records[{r}].banks[{b}]"
+            if bank in ("u0", "ubeta", "activation", "error") and bank not in cells:
+                raise ConfigError(None, key, f"this datapath has no memory cell {bank!r} (its cells: "
+                                  f"{', '.join(cells)}; 'memory' names them all)")
+            if bank == "bias" and not has_bias:
+                raise ConfigError(None, key, "a directed graph keeps its biases in the bias row of its "
+                                  "weights (trace 'weights')")
+            for name in (cells if bank == MEMORY else (bank,)):
+                rules.append(Rule(name, record.cadence, parse_selection(record.epochs, "epochs"),
+                                  parse_selection(record.batches, "batches"),
+                                  samples if name in NEURON_BANKS else None))
     return rules
 
 
@@ -112,109 +116,122 @@ def _samples(entries, batch_size: int, key: str) -> np.ndarray:
     return np.array([i for i in range(batch_size) if selected(selection, i)], dtype=np.intp)
 
 
-def check(scenario: Scenario) -> None:
-    """Raise :class:`ConfigError` if the trace rules do not fit the scenario (sample indices)."""
-    plan(scenario.trace, scenario.training.batch_size)
+def check(config: TraceConfig, batch_size: int, controller) -> None:
+    """Raise :class:`ConfigError` if the trace rules do not fit a controller's model and datapath."""
+    plan(config, batch_size, *_model_facts(controller))
 
 
-class Tracer(Probe, Observer):
+def _model_facts(controller) -> tuple[tuple[str, ...], bool]:
+    cells = tuple(phase.cell for phase in controller.phases if phase.cell)
+    return cells, controller.model.neurons.bias is not None
+
+
+class Tracer(Observer):
     """Records the device banks a :class:`TraceConfig` selects into an HDF5 group (``/trace``)."""
 
     def __init__(self, group: h5py.Group, config: TraceConfig, batch_size: int, flush_bytes: int = 64 << 20):
         self.group = group
-        self.rules = plan(config, batch_size)
+        self.config = config
+        self.batch_size = batch_size
+        self.rules: list[Rule] = []
         self.flush_bytes = flush_bytes
         self.buffered = 0
         self.epoch = self.batch = 0
         self.train_batches = 0
         self.active: dict[str, list[Rule]] = {}
-        self.run: TrainingRun | None = None
+        self.cell_of: dict[str, str | None] = {}
+        self.model = None
 
-    # -- observer events: where in the training we are --------------------------------
+    # -- where in the training we are -----------------------------------------------------
 
-    def on_start(self, run: TrainingRun) -> None:
-        self.run = run
-        self._write_layout(run.network)
+    def on_start(self, run) -> None:
+        controller = run.controller
+        self.model = run.model
+        self.cell_of = {phase.name: phase.cell for phase in controller.phases}
+        self.rules = plan(self.config, self.batch_size, *_model_facts(controller))
+        self._write_layout(self.model)
         self._sample_epoch(-1)
 
     def on_epoch_start(self, epoch: int, train_batches: int, test_batches: int) -> None:
         self.epoch, self.train_batches = epoch, train_batches
         self._arm(0)
 
-    def on_train_batch(self, epoch: int, batch: int, record: BatchRecord) -> None:
+    def on_train_batch(self, epoch: int, batch: int, record) -> None:
         if self.buffered > self.flush_bytes:
             self.write()
         self._arm(batch + 1)
 
-    def on_epoch_end(self, record: EpochRecord) -> None:
+    def on_epoch_end(self, record) -> None:
         self._sample_epoch(record.epoch)
         self.write()
+
+    def wants_steps(self, epoch: int, batch: int) -> bool:
+        return "step" in self.active
 
     def _sample_epoch(self, epoch: int) -> None:
         """Sample the epoch-cadence rules that select ``epoch`` (all of them for −1, before training)."""
         rules = [r for r in self.rules if r.cadence == "epoch" and (epoch < 0 or r.wants(epoch, None))]
         if rules:
-            self._sample(rules, self.run.network, (epoch,))
+            self._sample(rules, self.model, (epoch,))
 
     def _arm(self, batch: int) -> None:
-        """Select the rules that record during training batch ``batch`` and join the probes if any do."""
+        """Select the rules that record during training batch ``batch`` (none in the test pass)."""
         self.batch = batch
         in_training = batch < self.train_batches
         self.active = {}
         for rule in self.rules:
             if rule.cadence != "epoch" and in_training and rule.wants(self.epoch, batch):
                 self.active.setdefault(rule.cadence, []).append(rule)
-        probes = self.run.controller.probes
-        if self.active and self not in probes:
-            probes.append(self)
-        elif not self.active and self in probes:
-            probes.remove(self)
 
-    # -- probe events: what the devices hold -------------------------------------------
+    # -- what the devices hold ------------------------------------------------------------
 
-    def on_step(self, phase: str, step: int, network: Network) -> None:
+    def on_step(self, phase: str, step: int, model) -> None:
         rules = self.active.get("step")
         if rules:
-            self._sample(rules, network, (self.epoch, self.batch, PHASES.index(phase), step))
+            self._sample(rules, model, (self.epoch, self.batch, PHASES.index(phase), step))
 
-    def on_phase_end(self, phase: str, network: Network) -> None:
+    def on_phase_end(self, phase: str, steps: int, examples: int, model, stored: bool = True) -> None:
         rules = self.active.get("phase_end")
         if rules:
-            code = PHASES.index(phase)
-            memory = "u0" if code == 0 else "ubeta"
-            rules = [r for r in rules if r.bank in ("state", memory)]
-            self._sample(rules, network, (self.epoch, self.batch, code))
+            cell = self.cell_of.get(phase) if stored else None
+            rules = [r for r in rules if r.bank in ("state", cell)]
+            if rules:
+                self._sample(rules, model, (self.epoch, self.batch, PHASES.index(phase)))
 
-    def on_update(self, corrections: dict[LayerPair, np.ndarray], network: Network) -> None:
+    def on_update(self, corrections: dict, examples: int, model) -> None:
         rules = self.active.get("update")
         if rules:
-            self._sample(rules, network, (self.epoch, self.batch), corrections)
+            self._sample(rules, model, (self.epoch, self.batch), corrections)
 
-    def _sample(self, rules: list[Rule], network: Network, coords: tuple, corrections=None) -> None:
-        neurons, synapses = network.neurons, network.synapses
+    def _sample(self, rules: list[Rule], model, coords: tuple, corrections=None) -> None:
+        neurons, synapses = model.neurons, model.synapses
         for rule in rules:
             if rule.bank in NEURON_BANKS:
-                value = _rows(getattr(neurons, "s" if rule.bank == "state" else rule.bank), rule.samples)
+                values = neurons.s if rule.bank == "state" else neurons.cells.get(rule.bank)
+                if values is None:  # a cell not written yet (an update before any phase): skip
+                    continue
+                value = _rows(values, rule.samples)
             elif rule.bank == "bias":
                 value = neurons.bias.copy()
             else:
-                source = synapses.weights if rule.bank == "weights" else corrections
-                value = {pair: block.copy() for pair, block in source.items()}
+                source = _weights(synapses) if rule.bank == "weights" else corrections
+                value = {block: source[block].copy() for block in model.blocks}
             rule.rows.append(value)
             rule.coords.append(coords)
             self.buffered += sum(v.nbytes for v in value.values()) if isinstance(value, dict) else value.nbytes
 
-    # -- the file -----------------------------------------------------------------------
+    # -- the file -------------------------------------------------------------------------
 
     def write(self) -> None:
         """Append every buffered event to the file and flush it."""
+        blocks = self.model.blocks
         for rule in self.rules:
             if not rule.rows:
                 continue
             g = self.group[rule.key]
             if isinstance(rule.rows[0], dict):
-                for pair in rule.rows[0]:
-                    append_rows(g, pair_name(pair), np.stack([row[pair] for row in rule.rows]))
+                for block, name in blocks.items():
+                    append_rows(g, name, np.stack([row[block] for row in rule.rows]))
             else:
                 append_rows(g, "values", np.stack(rule.rows))
             coords = np.array(rule.coords, dtype=np.int64)
@@ -224,20 +241,23 @@ class Tracer(Probe, Observer):
         self.buffered = 0
         self.group.file.flush()
 
-    def _write_layout(self, network: Network) -> None:
+    def _write_layout(self, model) -> None:
         """Create every group with its attributes (units, axes, index mapping) before any event."""
-        topo = network.topology
-        neuron_layer = np.repeat(np.arange(1, topo.n_layers), topo.layer_sizes[1:])
-        neuron_index = np.concatenate([np.arange(n) for n in topo.layer_sizes[1:]])
+        neuron_layer = model.neuron_layer()
+        neuron_index = np.concatenate([np.arange(np.sum(neuron_layer == layer)) for layer in np.unique(neuron_layer)])
         g = self.group
         g.attrs["description"] = "device-state traces; layout in docs/tracing.md"
         g.attrs["phase_names"] = list(PHASES)
-        masked = [p for p in topo.pairs if topo.masks[p] is not None]
-        for pair in masked:
-            ds = g.create_dataset(f"connectivity/{pair_name(pair)}", data=topo.masks[pair].astype(bool),
-                                  compression="gzip", shuffle=True)
-            ds.attrs["axes"] = f"neuron of layer {pair[0]}, neuron of layer {pair[1]}"
-            ds.attrs["description"] = f"True where a synapse joins the two neurons (layer pair {pair_name(pair)})"
+        weights = _weights(model.synapses)
+        masked = {}
+        for block, name in model.blocks.items():
+            mask = model.block_mask(block)
+            if mask is None:
+                continue
+            masked[block] = f"connectivity/{name}"
+            ds = g.create_dataset(masked[block], data=mask.astype(bool), compression="gzip", shuffle=True)
+            ds.attrs["axes"] = ", ".join(model.block_axes(block))
+            ds.attrs["description"] = f"True where a synapse exists (block {name}; at the start of the run)"
         for rule in self.rules:
             what, units = BANK_INFO[rule.bank]
             rg = g.create_group(rule.key)
@@ -250,27 +270,30 @@ class Tracer(Probe, Observer):
                 if name == "phase":
                     ds.attrs["phase_names"] = list(PHASES)
             if rule.bank in SYNAPSE_BANKS:
-                for pair in topo.pairs:
-                    a, b = pair
-                    shape = (topo.layer_sizes[a], topo.layer_sizes[b])
-                    create_appendable(rg, pair_name(pair), shape, network.synapses.dtype, **{
-                        "axes": f"event, neuron of layer {a}, neuron of layer {b}",
-                        "layer_pair": pair_name(pair), "pre_layer": a, "post_layer": b,
-                        "units": units, "description": f"{what}, layer pair {pair_name(pair)}",
-                        "connectivity": f"connectivity/{pair_name(pair)}" if pair in masked else "complete",
+                for block, name in model.blocks.items():
+                    pre, post = model.block_axes(block)
+                    create_appendable(rg, name, weights[block].shape, model.synapses.dtype, **{
+                        "axes": f"event, {pre}, {post}", **model.block_attrs(block),
+                        "units": units, "description": f"{what}, block {name}",
+                        "connectivity": masked.get(block, "complete"),
                     })
                 continue
-            columns = topo.n_state
+            columns = model.neurons.size
             shape = (columns,) if rule.bank == "bias" else (len(rule.samples), columns)
-            ds = create_appendable(rg, "values", shape, network.neurons.dtype, **{
+            ds = create_appendable(rg, "values", shape, model.neurons.dtype, **{
                 "axes": "event, neuron" if rule.bank == "bias" else "event, sample, neuron",
                 "units": units, "description": what,
                 "neuron_layer": neuron_layer, "neuron_index": neuron_index,
-                "neuron_mapping": "column k is neuron neuron_index[k] of layer neuron_layer[k] (hidden layers, then output)",
+                "neuron_mapping": "column k is neuron neuron_index[k] of layer (group) neuron_layer[k]",
             })
             if rule.bank != "bias":
                 ds.attrs["samples"] = rule.samples
                 ds.attrs["sample_mapping"] = "row k is example samples[k] of the batch (NaN past a short last batch)"
+
+
+def _weights(synapses) -> dict:
+    """A synapse bank's stored weights by block: per layer pair, or the one block ``W``."""
+    return synapses.weights if isinstance(synapses.weights, dict) else {"W": synapses.weights}
 
 
 def _rows(values: np.ndarray, samples: np.ndarray) -> np.ndarray:

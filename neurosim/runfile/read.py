@@ -26,8 +26,7 @@ import numpy as np
 import yaml
 
 from neurosim.errors import NeurosimError
-from neurosim.observe.recorder import partial_path
-from neurosim.observe.tracing import COORDINATES, PHASES, SYNAPSE_BANKS
+from neurosim.runfile.layout import COORDINATES, PHASES, SYNAPSE_BANKS, partial_path
 
 
 class RunFileError(NeurosimError):
@@ -42,7 +41,8 @@ class Trace:
     cadence: str
     values: np.ndarray | dict[str, np.ndarray]
     """Neuron banks: (events, samples, neurons); bias: (events, neurons); weights and
-    delta_w: a mapping from layer pair name to (events, n_a, n_b)."""
+    delta_w: a mapping from synapse block name (a layer pair, ``0-1``; ``W`` for a directed
+    graph) to (events, n_a, n_b)."""
     epoch: np.ndarray
     batch: np.ndarray | None
     phase: np.ndarray | None
@@ -123,13 +123,15 @@ class Run:
             coords = {name: g[name][()] for name in COORDINATES[cadence]}
             n = min(len(c) for c in coords.values())  # a write cut short leaves coordinates ahead
             if bank in SYNAPSE_BANKS:
-                values = {pair: g[pair][:n] for pair in self.layer_pairs}
+                names = [name for name in g if name not in COORDINATES[cadence]]
+                blocks = [p for p in self.layer_pairs if p in names] + [b for b in names if b not in self.layer_pairs]
+                values = {block: g[block][:n] for block in blocks}
                 n = min([n, *(len(v) for v in values.values())])
-                values = {pair: v[:n] for pair, v in values.items()}
-                connectivity = {pair: (f[f"trace/{g[pair].attrs['connectivity']}"][()]
-                                       if g[pair].attrs["connectivity"] != "complete" else None)
-                                for pair in self.layer_pairs}
-                attrs = dict(g[self.layer_pairs[0]].attrs)
+                values = {block: v[:n] for block, v in values.items()}
+                connectivity = {block: (f[f"trace/{g[block].attrs['connectivity']}"][()]
+                                        if g[block].attrs["connectivity"] != "complete" else None)
+                                for block in blocks}
+                attrs = dict(g[blocks[0]].attrs)
             else:
                 values = g["values"][:n]
                 n = len(values)

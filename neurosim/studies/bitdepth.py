@@ -20,7 +20,8 @@ import numpy as np
 from neurosim.data.datasets import Dataset
 from neurosim.devices.spec import DeviceSpec
 from neurosim.config.scenario import Scenario, scenario_from_dict
-from neurosim.training.loop import Observer, TrainingRun, train
+from neurosim.observe.observer import Observer
+from neurosim.training.loop import TrainingRun, train
 
 SIGNALS = {
     "weights": ["synapse.weight", "synapse.update"],
@@ -68,7 +69,7 @@ def _setting(run: TrainingRun, rounding: str, bits: int | None) -> Setting:
     lost = [b.update.lost_fraction for b in run.batches[-per_epoch:] if b.update.lost_fraction is not None]
     with warnings.catch_warnings():  # a pair that never had an update stays NaN
         warnings.simplefilter("ignore", RuntimeWarning)
-        fraction = np.nanmean(lost, axis=0) if lost else np.full(len(run.layer_pairs), np.nan)
+        fraction = np.nanmean(lost, axis=0) if lost else np.full(len(run.block_names), np.nan)
     return Setting(rounding, bits, last.test_error, last.train_error, fraction)
 
 
@@ -82,7 +83,7 @@ def study(scenario: Scenario, dataset: Dataset, signal: str, bits: list[int], ro
         run = train(variant(scenario, signal, b, rounding), dataset, max_batches=max_batches, observers=observers)
         setting = _setting(run, rounding, b)
         settings.append(setting)
-        pairs = run.layer_pairs
+        pairs = run.block_names
         label = "float reference" if b is None else f"{b:>2} bits {rounding}"
         report(f"[{index + 1}/{len(runs)}] {label}: test error {100 * setting.test_error:.2f}%")
     return settings, pairs

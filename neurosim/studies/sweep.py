@@ -1,7 +1,7 @@
 """Running a sweep's points on a Dask cluster: resumable, retried, and never losing a completed run.
 
 Every point is one ordinary run (:func:`neurosim.training.loop.train` recorded by
-:class:`~neurosim.observe.recorder.RunRecorder`). The engine is ``dask.distributed``: by default a
+:func:`~neurosim.observe.recorder.recording`), of any scenario kind. The engine is ``dask.distributed``: by default a
 local cluster of worker processes (one per core, one thread each), or an existing cluster
 named by its scheduler address.
 
@@ -59,12 +59,13 @@ import yaml
 from distributed.diagnostics.plugin import WorkerPlugin
 from tqdm import tqdm
 
-from neurosim.data.datasets import Dataset, load_dataset
+from neurosim.data.datasets import Dataset
 from neurosim.errors import ConfigError, NeurosimError
 from neurosim.studies.grid import Axis, Point
-from neurosim.observe.recorder import RunRecorder
+from neurosim.observe.recorder import recording
 from neurosim.config.scenario import scenario_from_dict
 from neurosim.training.loop import train
+from neurosim.training.setup import is_directed, load_data
 
 MANIFEST = "sweep.json"
 
@@ -90,9 +91,8 @@ def run_point(name: str, scenario_yaml: str, dataset: Dataset) -> PointResult:
     with tempfile.TemporaryDirectory(prefix="neurosim-point-") as scratch:
         path = Path(scratch) / f"{name}.h5"
         try:
-            with RunRecorder(path, scenario) as recorder:
-                result = train(scenario, dataset, observers=(recorder,))
-                recorder.write_final_state(result)
+            with recording(path, scenario) as observers:
+                train(scenario, dataset, observers=observers)
         except NeurosimError as exc:
             return PointResult(None, str(exc), time.perf_counter() - started, socket.gethostname())
         return PointResult(path.read_bytes(), None, time.perf_counter() - started, socket.gethostname())
@@ -105,11 +105,11 @@ class SweepData(WorkerPlugin):
         self.datasets = datasets
 
 
-def point_task(name: str, scenario_yaml: str, plugin: str, data_key: str) -> PointResult:
+def point_task(name: str, scenario_yaml: str, plugin: str, key: str) -> PointResult:
     """The Dask task of one point: :func:`run_point` on the data set the worker holds in plugin ``plugin``."""
     from distributed import get_worker
 
-    return run_point(name, scenario_yaml, get_worker().plugins[plugin].datasets[data_key])
+    return run_point(name, scenario_yaml, get_worker().plugins[plugin].datasets[key])
 
 
 @dataclass
@@ -217,16 +217,23 @@ def dask_client(workers: int | None, scheduler: str | None, needed: int) -> Iter
             cluster.close(timeout=5)
 
 
+def data_key(scenario) -> str:
+    """What identifies a scenario's examples: its data section, or a directed graph's task."""
+    if is_directed(scenario):
+        return f"task:{scenario.directed.task}:{scenario.training.dtype}"
+    return scenario.data.model_dump_json()
+
+
 def _datasets(points: list[Point]) -> dict[str, Dataset]:
     """Load each distinct data section once (on the client); a point whose data cannot be loaded becomes invalid."""
     loaded: dict[str, Dataset] = {}
     for point in points:
         if point.scenario is None:
             continue
-        key = point.scenario.data.model_dump_json()
+        key = data_key(point.scenario)
         if key not in loaded:
             try:
-                loaded[key] = load_dataset(point.scenario.data)
+                loaded[key] = load_data(point.scenario)
             except ConfigError as exc:
                 loaded[key] = exc
         if isinstance(loaded[key], ConfigError):
@@ -295,7 +302,7 @@ def _execute(client, directory: Path, manifest: Manifest, todo: list[Point], dat
 
     def submit(point: Point):
         return client.submit(point_task, point.name, point.scenario.to_yaml(), plugin,
-                             point.scenario.data.model_dump_json(), pure=False,
+                             data_key(point.scenario), pure=False,
                              key=f"neurosim-{point.name}-{entries[point.name].attempts}-{time.time_ns()}")
 
     waiting, pending = list(todo), {}

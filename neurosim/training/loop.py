@@ -1,26 +1,29 @@
-"""Training: epochs of mini-batches through the EP controller, with persistent particles.
+"""The one training loop: epochs of mini-batches through any controller, observed from outside.
 
-Metrics follow the paper: the training error of an epoch is counted online from each
-batch's free-phase equilibrium *before* that batch's update; the test error comes from a
-free phase over the test set after the epoch (test examples keep particles too).
+Every scenario kind runs here (EP or backprop on a Hopfield network, DEEP or asymmetric
+EP on a directed graph). Metrics follow the paper: the training error of an epoch is
+counted online from each batch's free-phase outputs *before* that batch's update; the
+test error comes from an evaluation pass over the test set after the epoch (test
+examples keep persistent particles too, where the controller keeps any). An example is
+misclassified when the arg-max of its outputs differs from the target's; with a single
+output neuron, when the output and the target fall on different sides of ½.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from neurosim.learning.backprop import Backpropagation
-from neurosim.learning.ep import EquilibriumPropagation, NonFinite, UpdateStats
+from neurosim.config.scenario import Scenario
 from neurosim.data.datasets import Dataset
 from neurosim.errors import SimulationDiverged
-from neurosim.models.network import Network, build_network
-from neurosim.learning.rates import bias_rates, pair_rates
-from neurosim.config.scenario import Scenario
+from neurosim.learning.phases import Events, NonFinite, UpdateStats
+from neurosim.observe.observer import Observer
 from neurosim.streams import stream
-from neurosim.models.topology import pair_name
+from neurosim.training.setup import Controller, build_controller, load_data
 
 
 class Particles:
@@ -36,7 +39,7 @@ class Particles:
 
     def keep(self, indices: np.ndarray, equilibria: np.ndarray | None) -> None:
         """Store the new equilibria (None: the datapath has no persistent state)."""
-        if equilibria is not None:
+        if equilibria is not None and self.enabled:
             self.states[indices] = equilibria
 
 
@@ -47,7 +50,8 @@ class BatchRecord:
     errors: int
     examples: int
     cost: float
-    beta: float
+    beta: float | None
+    """The signed β of the batch; None for a rule without β (backprop)."""
     update: UpdateStats
 
 
@@ -61,51 +65,65 @@ class EpochRecord:
     cost: float
     test_cost: float
     seconds: float
+    extra: dict[str, float] = field(default_factory=dict)
+    """The controller's own metrics (a directed graph's MSE, sparsity, stability, …)."""
 
-
-class Observer:
-    """Receives training events; the recorder and the progress display implement it."""
-
-    def on_start(self, run: TrainingRun) -> None: ...
-    def on_epoch_start(self, epoch: int, train_batches: int, test_batches: int) -> None: ...
-    def on_train_batch(self, epoch: int, batch: int, record: BatchRecord) -> None: ...
-    def on_test_batch(self, epoch: int, batch: int) -> None: ...
-    def on_epoch_end(self, record: EpochRecord) -> None: ...
+    def __getattr__(self, name: str):
+        try:
+            return self.__dict__["extra"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 @dataclass
 class TrainingRun:
-    """A scenario's network, controller, particles and collected metrics."""
+    """A scenario's model, controller, the state of its training (persistent particles,
+    random streams) and the metrics collected so far; training it again continues it."""
 
     scenario: Scenario
     dataset: Dataset
-    network: Network
-    controller: EquilibriumPropagation | Backpropagation
-    layer_pairs: list[str]
+    controller: Controller
     epochs: list[EpochRecord] = field(default_factory=list)
     batches: list[BatchRecord] = field(default_factory=list)
+    train_particles: Particles = field(init=False)
+    test_particles: Particles = field(init=False)
+    order_rng: np.random.Generator = field(init=False)
+    """Draws the training order of every epoch (when ``training.shuffle``)."""
+    sign_rng: np.random.Generator = field(init=False)
+    """Draws the sign of β of every batch."""
+
+    def __post_init__(self):
+        neurons, training = self.controller.model.neurons, self.scenario.training
+        persistent = training.persistent_particles and self.controller.persistent
+        self.train_particles = Particles(len(self.dataset.train_x), neurons.size, neurons.dtype, persistent)
+        self.test_particles = Particles(len(self.dataset.test_x), neurons.size, neurons.dtype, persistent)
+        self.order_rng = stream(self.scenario.seed, "data_order")
+        self.sign_rng = stream(self.scenario.seed, "beta_sign")
+
+    @property
+    def model(self):
+        return self.controller.model
+
+    @property
+    def block_names(self) -> list[str]:
+        """Names of the synapse blocks the per-batch statistics are given for (layer pairs)."""
+        return list(self.model.blocks.values())
 
     @property
     def rms_correction(self) -> np.ndarray:
-        """Batches × layer pairs: RMS of the applied α·ΔW (the paper's Figure 4 quantity)."""
-        return np.array([b.update.rms_correction for b in self.batches]).reshape(-1, len(self.layer_pairs))
+        """Batches × blocks: RMS of the applied α·ΔW (the paper's Figure 4 quantity)."""
+        return np.array([b.update.rms_correction for b in self.batches]).reshape(-1, len(self.block_names))
 
     @property
     def mean_abs_dw(self) -> np.ndarray:
-        """Batches × layer pairs: mean |ΔW|."""
-        return np.array([b.update.mean_abs_dw for b in self.batches]).reshape(-1, len(self.layer_pairs))
+        """Batches × blocks: mean |ΔW|."""
+        return np.array([b.update.mean_abs_dw for b in self.batches]).reshape(-1, len(self.block_names))
 
 
-def prepare(scenario: Scenario, dataset: Dataset) -> TrainingRun:
-    """Build the network and controller a scenario describes, on ``dataset``."""
-    network = build_network(scenario, dataset.n_inputs, dataset.n_classes)
-    rates = pair_rates(network.topology, scenario.training)
-    per_bias = bias_rates(network.topology, rates, scenario.training)
-    if scenario.datapath == "bp":
-        controller = Backpropagation(network, rates, per_bias)
-    else:
-        controller = EquilibriumPropagation(network, scenario.dynamics, rates, per_bias)
-    return TrainingRun(scenario, dataset, network, controller, [pair_name(p) for p in network.topology.pairs])
+def prepare(scenario: Scenario, dataset: Dataset | None = None) -> TrainingRun:
+    """Build the model and controller a scenario describes, on ``dataset`` (default: the scenario's data)."""
+    dataset = load_data(scenario) if dataset is None else dataset
+    return TrainingRun(scenario, dataset, build_controller(scenario, dataset))
 
 
 def _batches(order: np.ndarray, size: int, limit: int | None) -> list[np.ndarray]:
@@ -114,58 +132,76 @@ def _batches(order: np.ndarray, size: int, limit: int | None) -> list[np.ndarray
 
 
 def _errors_and_cost(output: np.ndarray, target: np.ndarray) -> tuple[int, float]:
-    errors = int((output.argmax(1) != target.argmax(1)).sum())
+    if output.shape[1] == 1:
+        errors = int(((output[:, 0] > 0.5) != (target[:, 0] > 0.5)).sum())
+    else:
+        errors = int((output.argmax(1) != target.argmax(1)).sum())
     return errors, float(np.square(output - target, dtype=np.float64).sum())
 
 
-def evaluate(run: TrainingRun, particles: Particles, epoch: int, max_batches: int | None = None,
-             observers: tuple[Observer, ...] = ()) -> tuple[float, float]:
-    """Free phase over the test set (from the test particles): (error fraction, mean cost)."""
-    x, y = run.dataset.test_x, run.dataset.test_y
+def evaluate(run: TrainingRun, epoch: int, max_batches: int | None = None,
+             observers: Sequence[Observer] = ()) -> tuple[float, float, np.ndarray]:
+    """The inference phase over the test set (from the test particles): (error fraction,
+    mean cost, the outputs)."""
+    particles = run.test_particles
+    dtype = run.model.neurons.dtype
+    x, y = run.dataset.test_x.astype(dtype), run.dataset.test_y.astype(dtype)
+    events = Events(observers)
     errors = cost = examples = 0
+    outputs = []
     for index, batch in enumerate(_batches(np.arange(len(x)), run.scenario.training.batch_size, max_batches)):
         try:
-            equilibrium, outputs = run.controller.infer(x[batch], particles.start(batch))
+            equilibrium, out = run.controller.infer(x[batch], particles.start(batch), events)
         except NonFinite as exc:
             raise SimulationDiverged(epoch, index, f"test {exc.phase}", exc.what) from None
         particles.keep(batch, equilibrium)
-        e, c = _errors_and_cost(outputs, y[batch])
+        outputs.append(out.copy())
+        e, c = _errors_and_cost(out, y[batch])
         errors, cost, examples = errors + e, cost + c, examples + len(batch)
         for obs in observers:
-            obs.on_test_batch(epoch, index)
-    return errors / examples, cost / examples
+            obs.on_test_batch(epoch, index, len(batch))
+    return errors / examples, cost / examples, np.concatenate(outputs)
 
 
-def train(scenario: Scenario, dataset: Dataset, *, epochs: int | None = None, max_batches: int | None = None,
-          observers: tuple[Observer, ...] = ()) -> TrainingRun:
-    """Train ``scenario``'s network on ``dataset``; every random choice derives from the seed.
-
-    ``max_batches`` limits the training and the test batches of every epoch.
-    """
+def train(scenario: Scenario, dataset: Dataset | None = None, *, epochs: int | None = None,
+          max_batches: int | None = None, observers: Sequence[Observer] = ()) -> TrainingRun:
+    """Train ``scenario``'s model on ``dataset`` (default: the scenario's data); every random
+    choice derives from the seed. ``max_batches`` limits the training and the test batches
+    of every epoch. ``observers`` receive every event (:class:`~neurosim.observe.observer.Observer`)."""
     run = prepare(scenario, dataset)
-    training, dynamics = scenario.training, scenario.dynamics
-    dtype = run.network.neurons.dtype
-    n_state = run.network.topology.n_state
-    train_particles = Particles(len(dataset.train_x), n_state, dtype, training.persistent_particles)
-    test_particles = Particles(len(dataset.test_x), n_state, dtype, training.persistent_particles)
-    order_rng, sign_rng = stream(scenario.seed, "data_order"), stream(scenario.seed, "beta_sign")
+    return train_run(run, epochs=epochs, max_batches=max_batches, observers=observers)
+
+
+def train_run(run: TrainingRun, *, epochs: int | None = None, max_batches: int | None = None,
+              observers: Sequence[Observer] = ()) -> TrainingRun:
+    """Train an already built run (:func:`prepare`) for ``epochs`` more epochs (default
+    ``training.epochs``), continuing from where it stands."""
+    scenario, controller = run.scenario, run.controller
+    training, dataset = scenario.training, run.dataset
+    dtype = run.model.neurons.dtype
+    train_particles, test_particles = run.train_particles, run.test_particles
+    order_rng, sign_rng = run.order_rng, run.sign_rng
     x_all, y_all = dataset.train_x.astype(dtype), dataset.train_y.astype(dtype)
+    y_test = dataset.test_y.astype(dtype)
     n_test_batches = len(_batches(np.arange(len(dataset.test_x)), training.batch_size, max_batches))
     for obs in observers:
         obs.on_start(run)
 
-    for epoch in range(epochs or training.epochs):
+    first = len(run.epochs)
+    for epoch in range(first, first + (epochs or training.epochs)):
         started = time.perf_counter()
         order = order_rng.permutation(len(x_all)) if training.shuffle else np.arange(len(x_all))
         batches = _batches(order, training.batch_size, max_batches)
+        controller.begin_epoch(epoch)
         for obs in observers:
             obs.on_epoch_start(epoch, len(batches), n_test_batches)
         errors = cost = examples = 0
         for index, batch in enumerate(batches):
             x, y = x_all[batch], y_all[batch]
-            beta = dynamics.beta * (sign_rng.choice((-1.0, 1.0)) if dynamics.random_beta_sign else 1.0)
+            beta = controller.rule.beta.draw(sign_rng) if controller.rule.beta is not None else None
+            events = Events(observers, [obs for obs in observers if obs.wants_steps(epoch, index)])
             try:
-                equilibrium, outputs, update = run.controller.train_batch(x, y, train_particles.start(batch), beta)
+                equilibrium, outputs, update = controller.train_batch(x, y, train_particles.start(batch), beta, events)
             except NonFinite as exc:
                 raise SimulationDiverged(epoch, index, exc.phase, exc.what) from None
             train_particles.keep(batch, equilibrium)
@@ -175,9 +211,10 @@ def train(scenario: Scenario, dataset: Dataset, *, epochs: int | None = None, ma
             errors, cost, examples = errors + e, cost + c, examples + len(batch)
             for obs in observers:
                 obs.on_train_batch(epoch, index, record)
-        test_error, test_cost = evaluate(run, test_particles, epoch, max_batches, observers)
+        test_error, test_cost, test_outputs = evaluate(run, epoch, max_batches, observers)
+        extra = controller.epoch_metrics(test_outputs, y_test[:len(test_outputs)])
         record = EpochRecord(epoch, errors / examples, test_error, cost / examples, test_cost,
-                             time.perf_counter() - started)
+                             time.perf_counter() - started, extra)
         run.epochs.append(record)
         for obs in observers:
             obs.on_epoch_end(record)

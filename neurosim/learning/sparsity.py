@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.directed.synapses import DirectedSynapseBank
+from neurosim.devices.directed_synapses import DirectedSynapseBank
 
 
 def removal_probabilities(weights: np.ndarray, alive: np.ndarray, threshold: float,

@@ -14,8 +14,8 @@ the neuron time constant): s ← clip(s + ε·V(s), 0, 1) (the paper's eq. 1 wit
 the step of the field without it, as the layer-skipping paper's code does:
 v = s + ε·V⁰(s); v_out ← v_out + 2εβ(y − v_out); s ← clip(v, 0, 1).
 
-Quantisation points (the bank's :class:`~neurosim.devices.spec.Quantisers`; each is the
-identity when ideal, so the ideal chip computes exactly the float field above):
+Quantisation points (of the model's neuron bank, :class:`~neurosim.devices.spec.Quantisers`;
+each is the identity when ideal, so the ideal chip computes exactly the float field above):
 
 - the activation DAC sends r = q_ρ(s) (and the clamped inputs) over the synapses; every
   synaptic current is driven by r, the outgoing one of DEEP too: −r_j Σ_i W_ji is the
@@ -24,7 +24,7 @@ identity when ideal, so the ideal chip computes exactly the float field above):
   for DEEP); the asymmetric field's leak −s_j and the output nudge are added after it,
   inside the neuron, as in the Hopfield neuron;
 - the state after every step is written through q_s;
-- :func:`remember` writes a phase-end state into the memory cells through q_U.
+- :func:`remember` writes a phase-end state into a memory cell through q_U.
 """
 
 from __future__ import annotations
@@ -34,15 +34,15 @@ from typing import Literal
 
 import numpy as np
 
-from neurosim.directed.synapses import DirectedSynapseBank
+from neurosim.models.directed import DirectedNetwork
 
 Kind = Literal["deep", "asymmetric"]
 
 
-def vector_field(kind: Kind, bank: DirectedSynapseBank, u: np.ndarray, beta: float = 0.0,
+def vector_field(kind: Kind, model: DirectedNetwork, u: np.ndarray, beta: float = 0.0,
                  target: np.ndarray | None = None) -> np.ndarray:
     """V(u) for every neuron (batch × N) through the DAC and ADC; 0 on the clamped inputs. No clipping."""
-    graph, q = bank.graph, bank.q
+    graph, q, bank = model.graph, model.neurons.q, model.synapses
     r = q.activation(u)
     v = r @ bank.connections + bank.bias
     if kind == "deep":
@@ -56,7 +56,7 @@ def vector_field(kind: Kind, bank: DirectedSynapseBank, u: np.ndarray, beta: flo
     return v
 
 
-def relax(kind: Kind, bank: DirectedSynapseBank, u: np.ndarray, steps: int, epsilon: float,
+def relax(kind: Kind, model: DirectedNetwork, u: np.ndarray, steps: int, epsilon: float,
           beta: float = 0.0, target: np.ndarray | None = None,
           on_step: Callable[[np.ndarray, np.ndarray], None] | None = None, split: bool = False) -> np.ndarray:
     """Integrate ``steps`` Euler steps from ``u`` (not modified); returns the final state.
@@ -66,18 +66,18 @@ def relax(kind: Kind, bank: DirectedSynapseBank, u: np.ndarray, steps: int, epsi
     ``on_step(previous, current)`` sees the state before and after every step (used by
     the DEEP rule to integrate along the path).
     """
-    graph = bank.graph
+    graph, state_point = model.graph, model.neurons.q.state
     free, outputs = graph.free, slice(graph.n_hidden, graph.n_hidden + graph.n_outputs)
     nudge_after = split and beta != 0.0
     u = u.copy()
     for _ in range(steps):
         previous = u.copy() if on_step is not None else None
-        v = vector_field(kind, bank, u, 0.0 if nudge_after else beta, target)
+        v = vector_field(kind, model, u, 0.0 if nudge_after else beta, target)
         state = u[:, free] + epsilon * v[:, free]
         if nudge_after:
             state[:, outputs] += epsilon * 2.0 * beta * (target - state[:, outputs])
         state = np.clip(state, 0.0, 1.0)
-        bank.q.state.inplace(state)
+        state_point.inplace(state)
         u[:, free] = state
         if on_step is not None:
             on_step(previous, u)
@@ -91,12 +91,15 @@ def initial_state(x: np.ndarray, n: int, dtype) -> np.ndarray:
     return u
 
 
-def remember(bank: DirectedSynapseBank, u: np.ndarray) -> np.ndarray:
-    """The states written into the memory cells (U0 or Uβ): q_U on the non-input neurons,
-    the clamped inputs as they are; ``u`` itself when the memory is ideal."""
-    memory = bank.q.memory
+def remember(model: DirectedNetwork, cell: str, u: np.ndarray) -> np.ndarray:
+    """Write ``u`` into the memory cell ``cell`` (U0 or Uβ) of the model's neurons: q_U on
+    the non-input neurons, the clamped inputs as they are (``u`` itself when the memory is
+    ideal); returns the stored states."""
+    memory, free = model.neurons.q.memory, model.graph.free
     if memory.ideal:
-        return u
-    stored = u.copy()
-    stored[:, bank.graph.free] = memory(np.ascontiguousarray(u[:, bank.graph.free]))
+        stored = u
+    else:
+        stored = u.copy()
+        stored[:, free] = memory(np.ascontiguousarray(u[:, free]))
+    model.neurons.cells[cell] = stored
     return stored

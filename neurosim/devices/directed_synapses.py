@@ -5,12 +5,12 @@ current one way only: W[i, j] drives j with W[i, j]·s_i, and W[j, i] is an inde
 device. The bank is two arrays, ``weights`` and ``alive`` ((N + 1) × N, the last row the
 biases); a removed connection has weight 0 and stays removed.
 
-The bank carries the chip's quantisation points (:class:`neurosim.devices.spec.Quantisers`,
+The bank carries the synapse quantisation points (:class:`neurosim.devices.spec.Quantisers`,
 all ideal by default), like the Hopfield banks: stored weights and biases lie on the
 levels of q_W and q_b (initial values are written through them), and an update writes
 W ← q_W(W + q_ΔW(α·ΔW)), b ← q_b(b + q_Δb(α·Δb)) with the same fused kernel as the
-Hopfield synapses. The neuron points (activation DAC, current ADC, state, memory) are
-applied by :mod:`neurosim.directed.dynamics`.
+Hopfield synapses. The neuron points (activation DAC, current ADC, state, memory) belong
+to the model's neuron bank (:class:`neurosim.models.directed.DirectedNetwork`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.devices.spec import Quantisers
-from neurosim.directed.graph import DirectedGraph
+from neurosim.models.graph import DirectedGraph
 from neurosim.devices.kernels import apply_quantised_update
 
 
@@ -39,11 +39,9 @@ class DirectedSynapseBank:
         self.weights[~self.alive] = 0.0  # absent connections are exactly 0 whatever the rounding
         self.initial_count = int(self.alive.sum())
 
-    @classmethod
-    def uniform(cls, graph: DirectedGraph, rng: np.random.Generator, scale: float, dtype=np.float64,
-                quantisers: Quantisers | None = None):
-        """Every weight and bias drawn from U[−scale, scale] (then written through q_W, q_b)."""
-        return cls(graph, rng.uniform(-scale, scale, (graph.n + 1, graph.n)).astype(dtype), quantisers)
+    @property
+    def dtype(self) -> np.dtype:
+        return self.weights.dtype
 
     @property
     def connections(self) -> np.ndarray:

@@ -20,8 +20,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from neurosim.directed.train import DirectedRun, train_directed  # noqa: E402
 from neurosim.config.scenario import Scenario  # noqa: E402
+from neurosim.training.loop import TrainingRun, train  # noqa: E402
+
+
+def mse_curve(run: TrainingRun) -> np.ndarray:
+    """The free-phase MSE after every epoch."""
+    return np.array([epoch.mse for epoch in run.epochs])
+
+
+def converged_epoch(run: TrainingRun) -> int | None:
+    """Number of epochs after which the MSE first fell below ``directed.converged_mse``."""
+    below = np.flatnonzero(mse_curve(run) < run.scenario.directed.converged_mse)
+    return int(below[0]) + 1 if len(below) else None
 
 
 @dataclass
@@ -30,15 +41,15 @@ class ScenarioResult:
 
     label: str
     scenario: Scenario
-    runs: list[DirectedRun]
+    runs: list[TrainingRun]
 
     @property
     def mse(self) -> np.ndarray:
         """Seeds × epochs."""
-        return np.array([run.mse for run in self.runs])
+        return np.array([mse_curve(run) for run in self.runs])
 
     def summary(self) -> dict:
-        converged = [r.converged_epoch for r in self.runs if r.converged_epoch is not None]
+        converged = [e for e in map(converged_epoch, self.runs) if e is not None]
         sparsity = np.array([r.epochs[-1].sparsity for r in self.runs])
         return {
             "scenario": self.label,
@@ -58,7 +69,7 @@ def run_scenario(label: str, scenario: Scenario, seeds: int, on_model=None) -> S
     """Train ``seeds`` models of ``scenario`` (seeds scenario.seed + k)."""
     runs = []
     for k in range(seeds):
-        runs.append(train_directed(scenario.model_copy(update={"seed": scenario.seed + k})))
+        runs.append(train(scenario.model_copy(update={"seed": scenario.seed + k})))
         if on_model is not None:
             on_model(label, k, runs[-1])
     return ScenarioResult(label, scenario, runs)
@@ -99,10 +110,10 @@ def plot_mse(results: list[ScenarioResult], path: Path) -> None:
     plt.close(fig)
 
 
-def plot_graph(run: DirectedRun, path: Path, title: str) -> None:
+def plot_graph(run: TrainingRun, path: Path, title: str) -> None:
     """Figure 2: neurons on a circle (inputs, hidden, output; b the bias neuron), live edges
     drawn as arrows i → j with opacity |W_ij| / max |W|."""
-    graph, bank = run.graph, run.bank
+    graph, bank = run.model.graph, run.model.synapses
     n = graph.n
     angles = np.pi / 2 - 2 * np.pi * np.arange(n + 1) / (n + 1)
     pos = np.c_[np.cos(angles), np.sin(angles)]
@@ -134,10 +145,10 @@ def write_study(results: list[ScenarioResult], out: Path) -> list[Path]:
     written[1].write_text(json.dumps([r.summary() for r in results], indent=2) + "\n")
     plot_mse(results, written[2])
     for result in results:
-        converged = [r for r in result.runs if r.converged_epoch is not None]
+        converged = [r for r in result.runs if converged_epoch(r) is not None]
         if not result.scenario.directed.sparsity or not converged:
             continue
-        best = max(converged, key=lambda r: r.bank.sparsity())
+        best = max(converged, key=lambda r: r.model.synapses.sparsity())
         path = out / f"graph-{result.label}.png"
         plot_graph(best, path, f"{result.label} (seed {best.scenario.seed})")
         written.append(path)

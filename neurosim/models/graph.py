@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 
+
 @dataclass(frozen=True)
 class DirectedGraph:
     """Neuron counts of a complete directed graph and its connectivity mask."""

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.directed.dynamics import Kind
-from neurosim.directed.synapses import DirectedSynapseBank
+from neurosim.learning.directed_dynamics import Kind
+from neurosim.devices.directed_synapses import DirectedSynapseBank
 
 
 def rate_sum_drift(bank: DirectedSynapseBank, s: np.ndarray) -> np.ndarray:

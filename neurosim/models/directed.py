@@ -1,0 +1,85 @@
+"""A complete directed graph as a model (the DEEP paper): neuron bank + directed synapse bank."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurosim.devices.directed_synapses import DirectedSynapseBank
+from neurosim.devices.neurons import NeuronBank
+from neurosim.devices.spec import Quantisers
+from neurosim.models.graph import DirectedGraph
+from neurosim.models.network import NeuronGroups
+from neurosim.streams import stream
+
+
+@dataclass
+class DirectedNetwork(NeuronGroups):
+    """A complete directed graph as a model: its neuron bank (states of every neuron, the
+    clamped inputs in the first P columns, with the U0/Uβ memory cells and the neuron
+    quantisation points) and its directed synapse bank (weights, the bias row of the
+    always-on neuron, the alive mask). One synapse block, ``W``: (N + 1) × N."""
+
+    graph: DirectedGraph
+    neurons: NeuronBank
+    synapses: DirectedSynapseBank
+    groups = {"input": 0, "hidden": 1, "output": 2}
+
+    @classmethod
+    def create(cls, graph: DirectedGraph, weights: np.ndarray, quantisers: Quantisers | None = None) -> DirectedNetwork:
+        """Banks for ``graph`` with initial ``weights`` ((N + 1) × N, written through q_W, q_b)."""
+        quantisers = quantisers or Quantisers.ideal()
+        p, h = graph.n_inputs, graph.n_inputs + graph.n_hidden
+        slices = {0: slice(0, p), 1: slice(p, h), 2: slice(h, graph.n)}
+        return cls(graph, NeuronBank(slices, weights.dtype, quantisers, bias=False),
+                   DirectedSynapseBank(graph, weights, quantisers))
+
+    @property
+    def blocks(self) -> dict[str, str]:
+        return {"W": "W"}
+
+    @property
+    def connections(self) -> dict[str, int]:
+        """Live connections and biases of the one block."""
+        return {"W": int(self.synapses.alive.sum())}
+
+    def block_mask(self, block: str) -> np.ndarray:
+        return self.synapses.alive
+
+    def block_axes(self, block: str) -> tuple[str, str]:
+        return "from neuron i (row N: the bias neuron)", "to neuron j"
+
+    def block_attrs(self, block: str) -> dict:
+        return {"block": block}
+
+    def neuron_layer(self) -> np.ndarray:
+        """The group of every state column: 0 input, 1 hidden, 2 output."""
+        g = self.graph
+        return np.repeat(np.arange(3), [g.n_inputs, g.n_hidden, g.n_outputs])
+
+    def topology_datasets(self) -> dict[str, tuple[np.ndarray, dict]]:
+        g, alive = self.graph, self.synapses.alive
+        return {
+            "layer_sizes": (np.array([g.n_inputs, g.n_hidden, g.n_outputs]), {}),
+            "connections": (np.array([int(alive[: g.n].sum())]),
+                            {"description": "directed connections between neurons at the start (biases not counted)"}),
+            "initial_alive": (alive.copy(), {"description": "(N + 1) × N: connection i → j exists; row N is the bias neuron"}),
+        }
+
+    def topology_attrs(self) -> dict:
+        return {"kind": "complete_directed"}
+
+    def final_datasets(self) -> dict[str, tuple[np.ndarray, dict]]:
+        axes = {"axes": "from neuron i (row N: bias), to neuron j"}
+        return {"weights": (self.synapses.weights, axes), "alive": (self.synapses.alive, axes)}
+
+
+def build_directed(scenario) -> DirectedNetwork:
+    """Graph, initial weights (``init`` stream, U[−a, a]) and devices of a directed scenario."""
+    sizes = scenario.topology.sizes
+    graph = DirectedGraph(sizes[0], sum(sizes[1:-1]), sizes[-1])
+    dtype = np.dtype(scenario.training.dtype)
+    scale = scenario.directed.init_scale
+    weights = stream(scenario.seed, "init").uniform(-scale, scale, (graph.n + 1, graph.n)).astype(dtype)
+    return DirectedNetwork.create(graph, weights, Quantisers.build(scenario.devices, scenario.seed))
