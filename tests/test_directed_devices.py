@@ -9,13 +9,15 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neurosim.devices.spec import DeviceSpec, Quantisers
-from neurosim.directed.dynamics import relax, remember, vector_field
-from neurosim.directed.graph import DirectedGraph
-from neurosim.directed.stability import rate_sum_drift, stable_fraction
-from neurosim.directed.synapses import DirectedSynapseBank
-from neurosim.directed.train import train_directed
 from neurosim.config.scenario import scenario_from_dict
+from neurosim.devices.directed_synapses import DirectedSynapseBank
+from neurosim.devices.spec import DeviceSpec, Quantisers
+from neurosim.learning.directed_dynamics import relax, remember, vector_field
+from neurosim.models.directed import DirectedNetwork
+from neurosim.models.graph import DirectedGraph
+from neurosim.models.stability import rate_sum_drift, stable_fraction
+from neurosim.studies.directed_study import mse_curve
+from neurosim.training.loop import train
 
 ROOT = Path(__file__).parent.parent
 REFERENCE = Path(__file__).parent / "data" / "directed-float-reference.npz"
@@ -44,9 +46,9 @@ def record_reference() -> dict[str, np.ndarray]:
     the float results is intended."""
     out = {}
     for kind, task in (("deep", "xor"), ("asymmetric", "and")):
-        run = train_directed(reference_scenario(kind, task))
-        out[f"{kind}_weights"], out[f"{kind}_alive"] = run.bank.weights, run.bank.alive
-        out[f"{kind}_mse"] = run.mse
+        run = train(reference_scenario(kind, task))
+        out[f"{kind}_weights"], out[f"{kind}_alive"] = run.model.synapses.weights, run.model.synapses.alive
+        out[f"{kind}_mse"] = mse_curve(run)
         out[f"{kind}_sparsity"] = np.array([e.sparsity for e in run.epochs])
     return out
 
@@ -55,10 +57,11 @@ def test_ideal_devices_reproduce_the_recorded_float_run_bit_for_bit():
     reference = np.load(REFERENCE)
     for kind, task in (("deep", "xor"), ("asymmetric", "and")):
         for devices in (None, "../devices/ideal.yaml"):
-            run = train_directed(reference_scenario(kind, task, devices))
-            assert np.array_equal(run.bank.weights, reference[f"{kind}_weights"]), (kind, devices)
-            assert np.array_equal(run.bank.alive, reference[f"{kind}_alive"])
-            assert np.array_equal(run.mse, reference[f"{kind}_mse"])
+            run = train(reference_scenario(kind, task, devices))
+            bank = run.model.synapses
+            assert np.array_equal(bank.weights, reference[f"{kind}_weights"]), (kind, devices)
+            assert np.array_equal(bank.alive, reference[f"{kind}_alive"])
+            assert np.array_equal(mse_curve(run), reference[f"{kind}_mse"])
             assert np.array_equal([e.sparsity for e in run.epochs], reference[f"{kind}_sparsity"])
             assert all(np.isnan(e.lost_fraction) for e in run.epochs)
     assert reference["deep_sparsity"][-1] > 0  # the recorded DEEP run did prune
@@ -78,29 +81,32 @@ QUANTISED = {
 
 def test_quantised_training_keeps_stored_values_on_their_levels():
     for kind, task in (("deep", "xor"), ("asymmetric", "and")):
-        run = train_directed(reference_scenario(kind, task, QUANTISED))
-        bank, q, graph = run.bank, run.bank.q, run.graph
+        run = train(reference_scenario(kind, task, QUANTISED))
+        model = run.model
+        bank, q, graph = model.synapses, model.synapses.q, model.graph
         assert on_levels(bank.connections[bank.alive[: graph.n]], q.weight)
         assert on_levels(bank.bias[graph.free], q.bias)
         assert (bank.weights[~bank.alive] == 0).all()  # removed and absent connections stay exactly 0
         assert (bank.bias[: graph.n_inputs] == 0).all()
         assert np.isfinite([e.lost_fraction for e in run.epochs]).all()
-        u0 = run.free_equilibria()
-        assert on_levels(u0[:, graph.free], q.state)
-        assert on_levels(remember(bank, u0)[:, graph.free], q.memory)
-        assert np.array_equal(remember(bank, u0)[:, : graph.n_inputs], run.x)  # inputs are not memory cells
+        x = run.dataset.train_x
+        u0 = run.controller.free_phase(x, store=False)
+        assert on_levels(u0[:, graph.free], model.neurons.q.state)
+        assert on_levels(remember(model, "u0", u0)[:, graph.free], model.neurons.q.memory)
+        assert np.array_equal(remember(model, "u0", u0)[:, : graph.n_inputs], x)  # inputs are not memory cells
         # the diagnostics read the stored (quantised) weights
         assert abs(run.epochs[-1].rate_sum_drift) < 1e-12
         assert run.epochs[-1].stable_fraction == stable_fraction(DirectedSynapseBank(graph, bank.weights), kind)
-    assert run.bank.sparsity() == 0.0  # the asymmetric run prunes nothing; the DEEP one:
-    deep = train_directed(reference_scenario("deep", "xor", QUANTISED))
-    assert deep.bank.sparsity() > 0
+    assert run.model.synapses.sparsity() == 0.0  # the asymmetric run prunes nothing; the DEEP one:
+    deep = train(reference_scenario("deep", "xor", QUANTISED))
+    assert deep.model.synapses.sparsity() > 0
 
 
 def test_quantised_run_is_reproducible_and_differs_from_float():
-    a, b = (train_directed(reference_scenario("deep", "xor", QUANTISED)) for _ in range(2))
-    assert np.array_equal(a.bank.weights, b.bank.weights) and np.array_equal(a.mse, b.mse)
-    assert not np.array_equal(a.bank.weights, np.load(REFERENCE)["deep_weights"])
+    a, b = (train(reference_scenario("deep", "xor", QUANTISED)) for _ in range(2))
+    assert np.array_equal(a.model.synapses.weights, b.model.synapses.weights)
+    assert np.array_equal(mse_curve(a), mse_curve(b))
+    assert not np.array_equal(a.model.synapses.weights, np.load(REFERENCE)["deep_weights"])
 
 
 def nearest(x, lo, step, top):
@@ -116,7 +122,7 @@ def test_one_quantised_step_follows_the_datapath_by_hand():
     w[3, 1], w[3, 2] = 0.1, -0.05
     spec = DeviceSpec.model_validate({"synapse": {"activation": {"bits": 3}},
                                       "neuron": {"current": {"bits": 4, "range": [-2.0, 2.0]}, "state": {"bits": 3}}})
-    bank = DirectedSynapseBank(graph, w, Quantisers.build(spec, 0))
+    model = DirectedNetwork.create(graph, w, Quantisers.build(spec, 0))
     u = np.array([[0.9, 0.33, 0.5]])
     beta, eps, y = 0.5, 0.5, 1.0
     dac = lambda v: nearest(v, 0.0, 1 / 7, 7)  # noqa: E731
@@ -127,12 +133,12 @@ def test_one_quantised_step_follows_the_datapath_by_hand():
     nudge = 2 * beta * (y - u[0, 2])
     expected_h = nearest(np.clip(u[0, 1] + eps * current_h, 0, 1), 0.0, 1 / 7, 7)
     expected_o = nearest(np.clip(u[0, 2] + eps * (current_o + nudge), 0, 1), 0.0, 1 / 7, 7)
-    v = vector_field("deep", bank, u, beta, np.array([[y]]))
+    v = vector_field("deep", model, u, beta, np.array([[y]]))
     assert np.allclose(v[0], [0.0, current_h, current_o + nudge])
-    end = relax("deep", bank, u, 1, eps, beta, np.array([[y]]))
+    end = relax("deep", model, u, 1, eps, beta, np.array([[y]]))
     assert np.allclose(end[0], [0.9, expected_h, expected_o])
     # the asymmetric field: ADC on Σ W r + b, then the neuron's own leak −s (not quantised)
-    v = vector_field("asymmetric", bank, u)
+    v = vector_field("asymmetric", model, u)
     assert np.allclose(v[0, 1:], [adc(0.4 * x + 0.3 * o + 0.1) - u[0, 1], adc(0.2 * x + 0.6 * h - 0.05) - u[0, 2]])
 
 
@@ -144,10 +150,12 @@ def test_proposition_1_holds_for_the_rates_the_dac_sends(n, seed, weight_bits, d
     # so Σ_j V_j = Σ_ij W_ij r_i − Σ_j r_j Σ_i W_ji = 0 on quantised devices too (ADC ideal).
     graph = DirectedGraph(0, n - 1, 1)
     spec = DeviceSpec.model_validate({"synapse": {"weight": {"bits": weight_bits}, "activation": {"bits": dac_bits}}})
-    bank = DirectedSynapseBank.uniform(graph, np.random.default_rng(seed), 1.0, quantisers=Quantisers.build(spec, 0))
+    weights = np.random.default_rng(seed).uniform(-1.0, 1.0, (graph.n + 1, graph.n))
+    model = DirectedNetwork.create(graph, weights, Quantisers.build(spec, 0))
+    bank = model.synapses
     bank.weights[graph.bias_row] = 0.0
     s = np.random.default_rng(seed + 1).uniform(0, 1, (5, n))
-    v = vector_field("deep", bank, s)
+    v = vector_field("deep", model, s)
     assert np.allclose(v.sum(axis=1), 0.0, atol=1e-12 * n * n)
     assert np.allclose(rate_sum_drift(bank, s), 0.0, atol=1e-12 * n * n)
 

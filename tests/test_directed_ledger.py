@@ -5,9 +5,9 @@ from __future__ import annotations
 import h5py
 import pytest
 
-from neurosim.directed.recorder import DirectedRecorder
-from neurosim.directed.train import train_directed
 from neurosim.config.scenario import scenario_from_dict
+from neurosim.observe.recorder import recording
+from neurosim.training.loop import train
 
 
 def scenario(kind: str, sparsity: bool = False, devices=None):
@@ -17,6 +17,7 @@ def scenario(kind: str, sparsity: bool = False, devices=None):
         "dynamics": {"kind": kind, "epsilon": 0.2, "beta": 0.5, "t_free": 5, "t_clamped": 3},
         "training": {"epochs": 3, "batch_size": 2, "learning_rate": 0.5, "dtype": "float64"},
         "directed": {"task": "or", "sparsity": sparsity, "sparsity_start": 0, "threshold": 0.2, "temperature": 0.05},
+        "trace": {"enabled": False},  # the ledger only (the default trace rule still names 'ubeta', which DEEP lacks)
     }
     if devices:
         content["devices"] = devices
@@ -25,9 +26,8 @@ def scenario(kind: str, sparsity: bool = False, devices=None):
 
 def ledger_of(tmp_path, s) -> tuple[dict, dict, object]:
     path = tmp_path / f"{s.name}.h5"
-    with DirectedRecorder(path, s) as recorder:
-        run = train_directed(s, observers=(recorder,))
-        recorder.write_final_state(run)
+    with recording(path, s) as observers:
+        run = train(s, observers=observers)
     with h5py.File(path) as f:
         g = f["ledger"]
         keys = zip(g["phase"].asstr()[()], g["device"].asstr()[()], g["action"].asstr()[()])
@@ -84,9 +84,10 @@ def test_directed_ledger_matches_the_hand_counts(tmp_path, kind):
 
 def test_removed_connections_cost_nothing(tmp_path):
     counts, _, run = ledger_of(tmp_path, scenario("deep", sparsity=True))
-    assert run.bank.sparsity() > 0
+    bank = run.model.synapses
+    assert bank.sparsity() > 0
     macs = counts[("free", "synapse", "mac_forward")] + counts[("free", "synapse", "mac_backward")]
-    final_live = int(run.bank.alive[: run.graph.n].sum())
+    final_live = int(bank.alive[: run.model.graph.n].sum())
     # every update ran on between the final and the full number of live connections, and fewer than all of them once
     assert final_live * M0 * EXAMPLES <= macs < 42 * M0 * EXAMPLES
     assert counts[("update", "synapse", "weight_write")] < 42 * UPDATES
@@ -95,8 +96,8 @@ def test_removed_connections_cost_nothing(tmp_path):
 def test_ledger_bits_follow_the_device_file(tmp_path):
     s = scenario("deep", devices={"synapse": {"weight": {"bits": 4}}, "neuron": {"current": {"bits": 6}}})
     path = tmp_path / "q.h5"
-    with DirectedRecorder(path, s) as recorder:
-        train_directed(s, observers=(recorder,))
+    with recording(path, s) as observers:
+        train(s, observers=observers)
     with h5py.File(path) as f:
         g = f["ledger"]
         bits = dict(zip(g["action"].asstr()[()], g["bits"][()].tolist()))

@@ -17,9 +17,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from conftest import controller_for, full_matrix, random_network
-from neurosim.directed.dynamics import relax
-from neurosim.directed.graph import DirectedGraph
-from neurosim.directed.synapses import DirectedSynapseBank
+from neurosim.learning.directed_dynamics import relax
+from neurosim.models.directed import DirectedNetwork
+from neurosim.models.graph import DirectedGraph
 from neurosim.devices.kernels import leaky_integrate, leaky_integrate_quantised
 from neurosim.devices.quantize import IDEAL_PARAMS
 from neurosim.config.scenario import DynamicsConfig
@@ -148,7 +148,7 @@ def test_directed_clamped_step_matches_the_equations(split):
     w = np.zeros((4, 3))
     w[0, 1], w[0, 2], w[1, 2], w[2, 1] = 0.4, 0.2, 0.6, 0.3
     w[3, 1], w[3, 2] = 0.1, -0.05
-    bank = DirectedSynapseBank(graph, w)
+    model = DirectedNetwork.create(graph, w)
     beta, eps, y = 1.0, 0.5, 0.9
     x, h, o = 1.0, 0.2, 0.3
     field_h = 0.4 * x + 0.3 * o + 0.1 - h * 0.6
@@ -159,7 +159,7 @@ def test_directed_clamped_step_matches_the_equations(split):
     else:
         v_o = o + eps * (field_o + 2 * beta * (y - o))
     expected = [x, np.clip(h + eps * field_h, 0, 1), np.clip(v_o, 0, 1)]
-    end = relax("deep", bank, np.array([[x, h, o]]), 1, eps, beta, np.array([[y]]), split=split)
+    end = relax("deep", model, np.array([[x, h, o]]), 1, eps, beta, np.array([[y]]), split=split)
     np.testing.assert_allclose(end[0], expected, atol=1e-12)
 
 

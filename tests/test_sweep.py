@@ -22,7 +22,7 @@ import yaml
 
 from neurosim.data.datasets import load_dataset
 from neurosim.studies.grid import axes_of, expand
-from neurosim.observe.recorder import RunRecorder
+from neurosim.observe.recorder import recording
 from neurosim.config.scenario import load_scenario
 import neurosim.studies.sweep
 from neurosim.studies.sweep import run_sweep
@@ -126,8 +126,8 @@ def test_cluster_sweep_equals_runs_done_one_by_one(cluster_sweep, tmp_path):
         assert status[name] == "complete"
         scenario = load_scenario(path, {"training.learning_rate": 0.05, "dynamics.beta": beta})
         alone = tmp_path / f"{beta}.h5"
-        with RunRecorder(alone, scenario) as recorder:
-            recorder.write_final_state(train(scenario, load_dataset(scenario.data), observers=(recorder,)))
+        with recording(alone, scenario) as observers:
+            train(scenario, load_dataset(scenario.data), observers=observers)
         with h5py.File(out / f"{name}.h5") as swept, h5py.File(alone) as direct:
             assert swept.attrs["status"] == "complete"
             assert json.loads(swept.attrs["sweep_parameters"]) == {"training.learning_rate": 0.05, "dynamics.beta": beta}
@@ -169,6 +169,31 @@ def test_summary_table_rows(cluster_sweep):
             assert float(row["rms_ratio_1-2"]) == 1.0
             assert float(row["rms_ratio_0-1"]) == pytest.approx(rms[0] / rms[1], rel=1e-12)
             assert float(row["wall_seconds"]) > 0
+
+
+def test_sweep_runs_a_directed_scenario(tmp_path, monkeypatch, capsys):
+    """A DEEP scenario swept over two seeds: every point completes, with the directed metrics
+    in its run file, equal to the same scenario trained directly."""
+    from neurosim.studies.directed_study import mse_curve
+
+    path = Path(__file__).parent.parent / "scenarios" / "deep-and.yaml"
+    out = tmp_path / "out"
+    # tracing is irrelevant here (and the default trace rule still names 'ubeta', which DEEP lacks)
+    overrides = ("--set", "training.epochs=3", "--set", "trace.enabled=false")
+    code, _, err = run_cli(monkeypatch, capsys, "sweep", path, *overrides, "--grid", "seed=0,1",
+                           "--workers", 1, "--out", out, "--quiet")
+    assert code == 0, err
+    manifest = json.loads((out / "sweep.json").read_text())
+    assert {p["name"]: p["status"] for p in manifest["points"]} == {"seed=0": "complete", "seed=1": "complete"}
+    for seed in (0, 1):
+        with h5py.File(out / f"seed={seed}.h5") as f:
+            assert f.attrs["status"] == "complete"
+            assert json.loads(f.attrs["sweep_parameters"]) == {"seed": seed}
+            mse = f["metrics/epoch/mse"][()]
+        assert mse.shape == (3,) and np.isfinite(mse).all()
+        scenario = load_scenario(path, {"seed": seed, "training.epochs": 3, "trace.enabled": False})
+        np.testing.assert_array_equal(mse, mse_curve(train(scenario)))
+    assert [row["status"] for row in csv_rows(out / "summary.csv")] == ["complete", "complete"]
 
 
 def drawn_lines(monkeypatch, draw) -> dict[str, tuple[list, list]]:
