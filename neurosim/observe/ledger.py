@@ -212,7 +212,7 @@ class Ledger(Observer):
     def __init__(self, spec: DeviceSpec, float_bits: int):
         self.spec = spec
         self.float_bits = float_bits
-        self.datapath = ""
+        self.datapath = self.dynamics = ""
         self.phases: list[str] = []
         self.counts: dict[str, np.ndarray] = {}
         self.examples = self.test_examples = self.epochs = 0
@@ -220,6 +220,7 @@ class Ledger(Observer):
     def on_start(self, run) -> None:
         controller, model = run.controller, run.model
         self.datapath = controller.datapath
+        self.dynamics = run.scenario.dynamics.kind
         self.phases = [phase.name for phase in controller.phases]
         self.counts = {phase: action_vector() for phase in [*self.phases, INFERENCE]}
         self._pending = {phase: action_vector() for phase in self.phases}
@@ -291,7 +292,7 @@ def write(file: h5py.File, ledger: Ledger) -> None:
     g.attrs.update({
         "description": "hardware actions per phase x device kind x action, totals over the run "
                        "(training phases, and test-set evaluation as phase 'inference')",
-        "datapath": ledger.datapath, "devices": ledger.spec.name, "float_bits": ledger.float_bits,
+        "datapath": ledger.datapath, "dynamics": ledger.dynamics, "devices": ledger.spec.name, "float_bits": ledger.float_bits,
         "examples": ledger.examples, "test_examples": ledger.test_examples, "epochs": ledger.epochs,
         "energy_total_pJ": training,
         "energy_per_example_pJ": training / ledger.examples if ledger.examples else np.nan,

@@ -35,6 +35,8 @@ from neurosim.studies.sweep import read_manifest
 TAIL_BATCHES = 100
 ENERGY = ("energy_total_pJ", "energy_per_example_pJ")
 """Columns copied from the attributes of a run file's ``/ledger`` group."""
+EXTRA = ("mse", "sparsity", "stable_fraction")
+"""A directed run's own final metrics, copied where the run file has them."""
 
 
 def _cell(value: Any) -> Any:
@@ -49,16 +51,19 @@ def _metrics(path: Path) -> dict[str, Any]:
     with h5py.File(path, "r") as f:
         epoch = f["metrics/epoch"]
         row["epochs"] = int(epoch["test_error"].shape[0])
-        for name in ("train_error", "test_error", "test_cost"):
-            row[name] = float(epoch[name][-1])
+        for name in ("train_error", "test_error", "test_cost", *EXTRA):
+            if name in epoch:
+                row[name] = float(epoch[name][-1])
         rms = f["metrics/batch/rms_correction"]
         pairs = [str(p) for p in rms.attrs["layer_pairs"]]
         tail = rms[-min(len(rms), TAIL_BATCHES):].mean(axis=0)
         last = len(f["topology/layer_sizes"]) - 1
-        output = tail[pairs.index(f"{last - 1}-{last}")]
+        output_pair = f"{last - 1}-{last}"
+        output = tail[pairs.index(output_pair)] if output_pair in pairs else math.nan
         for pair, value in zip(pairs, tail):
             row[f"rms_{pair}"] = float(value)
-            row[f"rms_ratio_{pair}"] = float(value / output) if output > 0 else math.nan
+            if output_pair in pairs:
+                row[f"rms_ratio_{pair}"] = float(value / output) if output > 0 else math.nan
         if "ledger" in f:
             row.update({name: float(f["ledger"].attrs[name]) for name in ENERGY if name in f["ledger"].attrs})
     return row
@@ -88,8 +93,9 @@ def columns(rows: list[dict[str, Any]]) -> list[str]:
         names += [key for key in row if key not in names]
     fixed_end = ["wall_seconds", "error"]
     def pair_key(name: str) -> tuple:
-        a, b = name.rsplit("_", 1)[1].split("-")
-        return (name.startswith("rms_ratio"), int(a), int(b))
+        block = name.rsplit("_", 1)[1]
+        layers = tuple(int(v) for v in block.split("-")) if "-" in block else (math.inf, math.inf)
+        return (name.startswith("rms_ratio"), *layers)
     rms = sorted((n for n in names if n.startswith("rms_")), key=pair_key)
     rest = [n for n in names if n not in rms + list(ENERGY) + fixed_end]
     return rest + rms + list(ENERGY) + fixed_end
