@@ -44,6 +44,8 @@ class Setting:
     bits: int | None
     test_error: float
     train_error: float
+    test_cost: float
+    """Mean ‖y − y_target‖² over the test examples (a directed logic task: its MSE)."""
     lost_fraction: np.ndarray
     """Per layer pair: mean over the last epoch's batches of the fraction of nonzero ΔW
     whose stored weight did not change (NaN for ideal weights or no update at all)."""
@@ -70,7 +72,7 @@ def _setting(run: TrainingRun, rounding: str, bits: int | None) -> Setting:
     with warnings.catch_warnings():  # a pair that never had an update stays NaN
         warnings.simplefilter("ignore", RuntimeWarning)
         fraction = np.nanmean(lost, axis=0) if lost else np.full(len(run.block_names), np.nan)
-    return Setting(rounding, bits, last.test_error, last.train_error, fraction)
+    return Setting(rounding, bits, last.test_error, last.train_error, last.test_cost, fraction)
 
 
 def study(scenario: Scenario, dataset: Dataset, signal: str, bits: list[int], roundings: list[str],
@@ -105,19 +107,19 @@ def lowest_within(settings: list[Setting], rounding: str, margin: float) -> int 
 def write_tables(settings: list[Setting], pairs: list[str], signal: str, margin: float, out: Path) -> str:
     """``bitdepth.csv`` and ``bitdepth.md`` in ``out``; returns the Markdown text."""
     out.mkdir(parents=True, exist_ok=True)
-    header = ["signal", "rounding", "bits", "test_error", "train_error"] + [f"lost_{p}" for p in pairs]
+    header = ["signal", "rounding", "bits", "test_error", "train_error", "test_cost"] + [f"lost_{p}" for p in pairs]
     with open(out / "bitdepth.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)
         for s in settings:
             writer.writerow([signal, s.rounding, "float" if s.bits is None else s.bits, f"{s.test_error:.4f}",
-                             f"{s.train_error:.4f}"] + [f"{v:.4f}" for v in s.lost_fraction])
-    lines = [f"| rounding | bits | test error | train error | " + " | ".join(f"updates lost {p}" for p in pairs) + " |",
-             "|---|---|---|---|" + "---|" * len(pairs)]
+                             f"{s.train_error:.4f}", f"{s.test_cost:.6g}"] + [f"{v:.4f}" for v in s.lost_fraction])
+    lines = [f"| rounding | bits | test error | train error | test cost | "
+             + " | ".join(f"updates lost {p}" for p in pairs) + " |", "|---|---|---|---|---|" + "---|" * len(pairs)]
     for s in settings:
         lost = " | ".join("–" if np.isnan(v) else f"{100 * v:.1f}%" for v in s.lost_fraction)
         lines.append(f"| {s.rounding} | {'float' if s.bits is None else s.bits} | {100 * s.test_error:.2f}% | "
-                     f"{100 * s.train_error:.2f}% | {lost} |")
+                     f"{100 * s.train_error:.2f}% | {s.test_cost:.4g} | {lost} |")
     lines.append("")
     for rounding in sorted({s.rounding for s in settings if s.bits is not None}):
         best = lowest_within(settings, rounding, margin)
