@@ -1,7 +1,7 @@
 """Cost of the action ledger: training with the ledger watching against training without it.
 
-The ledger is a controller probe (one call per integration step, one per phase end and
-update) plus a training observer. Both runs train the same scenario in the same process
+The ledger is an observer of the run (one call per phase end, update and batch; it asks
+for no integration steps). Both runs train the same scenario in the same process
 through :func:`neurosim.training.loop.train`, alternating, best of ``--repeats`` each; the ratio
 is ledger ÷ bare.
 
@@ -18,7 +18,6 @@ import numpy as np
 
 from neurosim.data.datasets import load_dataset
 from neurosim.observe.ledger import Ledger
-from neurosim.models.network import build_topology
 from neurosim.config.scenario import load_scenario
 from neurosim.training.loop import train
 
@@ -26,8 +25,7 @@ from neurosim.training.loop import train
 def timed(scenario, dataset, max_batches: int, with_ledger: bool) -> float:
     observers = ()
     if with_ledger:
-        observers = (Ledger(build_topology(scenario), scenario.datapath, scenario.devices,
-                            8 * np.dtype(scenario.training.dtype).itemsize),)
+        observers = (Ledger(scenario.devices, 8 * np.dtype(scenario.training.dtype).itemsize),)
     start = time.perf_counter()
     train(scenario, dataset, epochs=1, max_batches=max_batches, observers=observers)
     return time.perf_counter() - start

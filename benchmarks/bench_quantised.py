@@ -39,7 +39,7 @@ def batch_time(devices: str, steps: int, repeats: int, data, overrides: dict | N
     run = prepare(scenario_from_dict(content, None, DEVICES), data)
     ctl = run.controller
     x, y = data.train_x[:20].astype(np.float32), data.train_y[:20].astype(np.float32)
-    start = np.zeros((20, run.network.topology.n_state), dtype=np.float32)
+    start = np.zeros((20, run.model.topology.n_state), dtype=np.float32)
 
     def batch():
         ctl.free_phase(x, start)

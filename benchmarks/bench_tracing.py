@@ -1,6 +1,6 @@
 """Cost of the default trace policy: a traced run against the same run untraced, same process.
 
-Both runs write a run file through :class:`~neurosim.observe.recorder.RunRecorder`; they differ
+Both runs write a run file through :func:`~neurosim.observe.recorder.recording`; they differ
 only in ``trace.enabled``. The default policy records the phase-end states and memory
 cells of each epoch's first batch and every weight after each epoch. Runs alternate
 (untraced, traced, ...) and the best of ``--repeats`` is kept for each. Because a shared
@@ -23,12 +23,13 @@ from pathlib import Path
 
 import neurosim.observe.recorder
 from neurosim.data.datasets import load_dataset
-from neurosim.observe.recorder import RunRecorder
+from neurosim.observe.recorder import recording
 from neurosim.config.scenario import load_scenario
 from neurosim.observe.tracing import Tracer
 from neurosim.training.loop import train
 
-EVENTS = ("on_start", "on_epoch_start", "on_train_batch", "on_epoch_end", "on_step", "on_phase_end", "on_update")
+EVENTS = ("on_start", "on_epoch_start", "wants_steps", "on_train_batch", "on_test_batch", "on_epoch_end", "on_step",
+          "on_phase_end", "on_update")
 
 
 class TimedTracer(Tracer):
@@ -40,10 +41,10 @@ class TimedTracer(Tracer):
 def _timed(name: str):
     method = getattr(Tracer, name)
 
-    def wrapper(self, *args):
+    def wrapper(self, *args, **kwargs):
         start = time.perf_counter()
         try:
-            return method(self, *args)
+            return method(self, *args, **kwargs)
         finally:
             TimedTracer.seconds += time.perf_counter() - start
     return wrapper
@@ -55,9 +56,8 @@ for _event in EVENTS:
 
 def timed_run(scenario, dataset, max_batches: int | None, out: Path) -> float:
     start = time.perf_counter()
-    with RunRecorder(out, scenario) as recorder:
-        result = train(scenario, dataset, max_batches=max_batches, observers=(recorder,))
-        recorder.write_final_state(result)
+    with recording(out, scenario) as observers:  # the final state is written on exit
+        train(scenario, dataset, max_batches=max_batches, observers=observers)
     return time.perf_counter() - start
 
 

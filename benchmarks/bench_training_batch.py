@@ -39,9 +39,9 @@ def best_of(repeats: int, fn) -> float:
 
 def bench(kind: str, dtype: str, repeats: int, data) -> None:
     run = prepare(paper_scenario(kind, dtype), data)
-    ctl, synapses = run.controller, run.network.synapses
+    ctl, synapses = run.controller, run.model.synapses
     x, y = data.train_x[:20].astype(dtype), data.train_y[:20].astype(dtype)
-    start = np.zeros((20, run.network.topology.n_state), dtype=dtype)
+    start = np.zeros((20, run.model.topology.n_state), dtype=dtype)
 
     def batch():
         ctl.free_phase(x, start)
@@ -71,7 +71,7 @@ def bench(kind: str, dtype: str, repeats: int, data) -> None:
     batch()  # compile kernels, warm caches
     t_batch, t_floor = best_of(repeats, batch), best_of(repeats, floor)
     print(f"{kind:15s} {dtype:8s} batch {t_batch:7.3f} s   BLAS floor {t_floor:7.3f} s   "
-          f"ratio {t_batch / t_floor:5.2f}x   ({run.network.topology.n_connections:,} connections)")
+          f"ratio {t_batch / t_floor:5.2f}x   ({run.model.topology.n_connections:,} connections)")
 
 
 def main() -> None:

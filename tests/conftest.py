@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from neurosim.learning.ep import EquilibriumPropagation
+from neurosim.learning.rules import Beta, EPRule
 from neurosim.models.network import Network
 from neurosim.config.scenario import DynamicsConfig
 from neurosim.models.topology import Topology
@@ -25,7 +26,8 @@ def controller_for(network: Network, epsilon: float = 0.5, steps: int = 10,
                    nudge: str = "split") -> EquilibriumPropagation:
     dynamics = DynamicsConfig(epsilon=epsilon, beta=1.0, t_free=steps, t_clamped=steps, nudge=nudge)
     rates = {pair: 1.0 for pair in network.topology.pairs}
-    return EquilibriumPropagation(network, dynamics, rates, np.ones(network.topology.n_state))
+    rule = EPRule(Beta(dynamics.beta, dynamics.random_beta_sign))
+    return EquilibriumPropagation(network, dynamics, rule, rates, np.ones(network.topology.n_state))
 
 
 def random_network(topology: Topology, rng: np.random.Generator, scale: float, bias: float = 0.0) -> Network:

@@ -51,7 +51,7 @@ def test_backprop_gradient_equals_finite_differences(topology, rng):
             down = cost(network, x, target)
             w[i, j] += h
             assert -grads[pair][i, j] == pytest.approx((up - down) / (2 * h), abs=1e-7)
-    delta_mean = network.neurons.ubeta.mean(0)
+    delta_mean = network.neurons.cells["error"].mean(0)
     for k in range(topology.n_state):
         network.neurons.bias[k] += h
         up = cost(network, x, target)
@@ -133,8 +133,8 @@ def test_ideal_devices_make_backprop_the_float_algorithm_bit_for_bit(topology):
     u, stored, delta = reference_pass(network, Quantisers.ideal(), x, target)
     for layer, sl in network.neurons.slices.items():
         assert np.array_equal(network.neurons.s[:, sl], u[layer])
-        assert np.array_equal(network.neurons.u0[:, sl], stored[layer])
-        assert np.array_equal(network.neurons.ubeta[:, sl], delta[layer])
+        assert np.array_equal(network.neurons.cells["activation"][:, sl], stored[layer])
+        assert np.array_equal(network.neurons.cells["error"][:, sl], delta[layer])
 
 
 def test_backprop_with_an_ideal_device_file_trains_like_no_device_file():
@@ -143,9 +143,9 @@ def test_backprop_with_an_ideal_device_file_trains_like_no_device_file():
                                       "training": {"epochs": 1, "learning_rate": 0.1}, **devices},
                                      None, Path(__file__).parent.parent / "devices"), data)
             for devices in ({}, {"devices": "ideal.yaml"})]
-    for pair, w in runs[0].network.synapses.weights.items():
-        assert np.array_equal(w, runs[1].network.synapses.weights[pair])
-    assert np.array_equal(runs[0].network.neurons.bias, runs[1].network.neurons.bias)
+    for pair, w in runs[0].model.synapses.weights.items():
+        assert np.array_equal(w, runs[1].model.synapses.weights[pair])
+    assert np.array_equal(runs[0].model.neurons.bias, runs[1].model.neurons.bias)
 
 
 BP_POINTS = {"synapse": {"activation": {"bits": 3}},
@@ -169,15 +169,15 @@ def test_quantised_backprop_stores_every_signal_on_its_levels(topology, rounding
     ctl.backward_phase(target)
     q = network.neurons.q
     assert on_levels(network.neurons.s, q.current).all()
-    assert on_levels(network.neurons.u0, q.memory).all()
-    assert on_levels(network.neurons.ubeta, q.error).all()
-    assert len(np.unique(network.neurons.ubeta)) >= 4, "test premise: δ takes several levels"
+    assert on_levels(network.neurons.cells["activation"], q.memory).all()
+    assert on_levels(network.neurons.cells["error"], q.error).all()
+    assert len(np.unique(network.neurons.cells["error"])) >= 4, "test premise: δ takes several levels"
     reference = _quantised(spec)
     u, stored, delta = reference_pass(network, reference, x, target)
     for layer, sl in network.neurons.slices.items():
         np.testing.assert_array_equal(network.neurons.s[:, sl], u[layer])
-        np.testing.assert_array_equal(network.neurons.u0[:, sl], stored[layer])
-        np.testing.assert_array_equal(network.neurons.ubeta[:, sl], delta[layer])
+        np.testing.assert_array_equal(network.neurons.cells["activation"][:, sl], stored[layer])
+        np.testing.assert_array_equal(network.neurons.cells["error"][:, sl], delta[layer])
     grads = ctl.gradients(x)  # the update reads the inputs through the DAC again (a new draw when stochastic)
     sent_x = reference.activation(x)
     first = [p for p in topology.pairs if p[0] == 0][0]

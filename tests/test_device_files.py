@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 
 import neurosim
-from neurosim.learning.ep import Probe
 from neurosim.data.datasets import load_embedded
 from neurosim.devices.spec import DeviceSpec, Quantisers, load_devices
 from neurosim.devices.neurons import NeuronBank
 from neurosim.devices.synapses import SynapseBank
 from neurosim.errors import ConfigError
-from neurosim.observe.recorder import RunRecorder
+from neurosim.observe.observer import Observer
+from neurosim.observe.recorder import recording
 from neurosim.config.scenario import load_scenario, scenario_from_dict
 from neurosim.models.topology import layered
-from neurosim.training.loop import Observer, train
+from neurosim.training.loop import train
 
 ROOT = Path(__file__).parent.parent
 
@@ -112,9 +112,9 @@ def _scenario(devices=None, overrides=None, **training):
 def test_ideal_device_file_reproduces_the_float_simulation_exactly(small_data):
     float_run = train(_scenario(), small_data)
     ideal_run = train(_scenario("ideal.yaml"), small_data)
-    for pair, w in float_run.network.synapses.weights.items():
-        assert np.array_equal(w, ideal_run.network.synapses.weights[pair])
-    assert np.array_equal(float_run.network.neurons.bias, ideal_run.network.neurons.bias)
+    for pair, w in float_run.model.synapses.weights.items():
+        assert np.array_equal(w, ideal_run.model.synapses.weights[pair])
+    assert np.array_equal(float_run.model.neurons.bias, ideal_run.model.neurons.bias)
     assert [e.test_error for e in float_run.epochs] == [e.test_error for e in ideal_run.epochs]
 
 
@@ -147,25 +147,22 @@ def test_bitdepth_command_writes_tables_and_plot(tmp_path):
     assert "Lowest bit depth within" in (tmp_path / "out" / "bitdepth.md").read_text()
 
 
-class WeightWatch(Probe, Observer):
+class WeightWatch(Observer):
     """Counts, independently of the synapse bank, the connections whose update was lost:
     ΔW ≠ 0 but the stored weight the same after the update as before it."""
 
     def __init__(self):
         self.fractions = []
 
-    def on_start(self, run):
-        run.controller.probes.append(self)
-
-    def on_phase_end(self, phase, network):
+    def on_phase_end(self, phase, steps, examples, model, stored=True):
         if phase == "weakly-clamped":
-            self.before = {pair: w.copy() for pair, w in network.synapses.weights.items()}
+            self.before = {pair: w.copy() for pair, w in model.synapses.weights.items()}
 
-    def on_update(self, corrections, network):
+    def on_update(self, corrections, examples, model):
         row = []
         for pair, dw in corrections.items():
             changed = dw != 0
-            same = network.synapses.weights[pair] == self.before[pair]
+            same = model.synapses.weights[pair] == self.before[pair]
             row.append((changed & same).sum() / changed.sum() if changed.any() else np.nan)
         self.fractions.append(row)
 
@@ -177,8 +174,8 @@ def test_run_file_stores_lost_fraction_per_batch_when_weights_are_quantised(tmp_
     scenario = _scenario(overrides={"synapse.weight.bits": 4, "synapse.update.bits": 4},
                          learning_rate=[1.0, 0.001], epochs=1)
     watch = WeightWatch()
-    with RunRecorder(tmp_path / "q.h5", scenario) as recorder:
-        train(scenario, small_data, max_batches=6, observers=(recorder, watch))
+    with recording(tmp_path / "q.h5", scenario) as observers:
+        train(scenario, small_data, max_batches=6, observers=[*observers, watch])
     run = neurosim.open_run(tmp_path / "q.h5")
     assert run.lost_fraction.shape == (6, 2) and run.layer_pairs == ["0-1", "1-2"]
     np.testing.assert_array_equal(run.lost_fraction, np.array(watch.fractions))
@@ -189,8 +186,8 @@ def test_run_file_stores_lost_fraction_per_batch_when_weights_are_quantised(tmp_
 
 def test_run_file_has_no_lost_fraction_with_ideal_weights(tmp_path, small_data):
     scenario = _scenario(overrides={"neuron.state.bits": 4}, epochs=1)  # quantised neurons, ideal synapses
-    with RunRecorder(tmp_path / "i.h5", scenario) as recorder:
-        train(scenario, small_data, max_batches=2, observers=(recorder,))
+    with recording(tmp_path / "i.h5", scenario) as observers:
+        train(scenario, small_data, max_batches=2, observers=observers)
     run = neurosim.open_run(tmp_path / "i.h5")
     assert run.lost_fraction is None and "lost_fraction" not in run.batch and len(run.batch["cost"]) == 2
 
@@ -216,7 +213,7 @@ def test_fused_neuron_step_is_adc_then_integrate_then_state_then_dac(rounding, s
     spec = {"synapse": {"activation": {"bits": 3, "rounding": rounding}},
             "neuron": {"current": {"bits": 5, "rounding": rounding}, "state": {"bits": 4, "rounding": rounding}}}
     topology = layered([3, 6, 4])
-    bank = NeuronBank(topology, np.float64, _quantisers(spec))
+    bank = NeuronBank(topology.state_slices(), np.float64, _quantisers(spec))
     rng = np.random.default_rng(4)
     start, current = rng.uniform(0, 1, (5, 10)), rng.normal(0, 2, (5, 10))
     target, epsilon, nudge = rng.uniform(0, 1, (5, 4)), 0.3, 0.8

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import controller_for, full_matrix, random_network
+from neurosim.learning.rules import EPRule
 from neurosim.models.topology import layer_skipping, layered
 
 RELAX = 4000  # steps: converged to float64 precision for these contracting networks
@@ -70,9 +71,9 @@ def ep_estimate(network, x, target, beta, nudge):
     u0 = ctl.free_phase(x, np.zeros((len(x), network.topology.n_state))).copy()
     total, total_b = None, 0.0
     for signed in (beta, -beta):
-        network.neurons.u0 = u0
+        network.neurons.cells["u0"] = u0
         ub = ctl.clamped_phase(x, target, signed)
-        corr = network.synapses.corrections(x, u0, ub, signed)
+        corr = network.synapses.contrast(x, u0, ub, EPRule.weight_scale(signed, len(x)))
         total = corr if total is None else {p: total[p] + corr[p] for p in corr}
         total_b = total_b + (ub - u0).mean(0) / signed
     return {p: v / 2 for p, v in total.items()}, total_b / 2, u0
@@ -120,6 +121,6 @@ def test_one_sided_estimate_is_first_order(nudge, rng):
     for beta in (0.1, 0.01):
         u0 = ctl.free_phase(x, np.zeros((2, network.topology.n_state))).copy()
         ub = ctl.clamped_phase(x, target, beta)
-        corr = network.synapses.corrections(x, u0, ub, beta)
+        corr = network.synapses.contrast(x, u0, ub, EPRule.weight_scale(beta, len(x)))
         errors.append(relative_error(corr, grads, (ub - u0).mean(0) / beta, grad_b))
     assert 5 < errors[0] / errors[1] < 20, errors

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import h5py
 import numpy as np
 import pytest
@@ -13,8 +15,10 @@ from neurosim.learning.backprop import Backpropagation
 from neurosim.learning.ep import EquilibriumPropagation
 from neurosim.devices.spec import DeviceSpec
 from neurosim.devices.energy import ACTION_POINT, ACTIONS, EnergyTable
+from neurosim.learning.phases import Events
+from neurosim.learning.rules import Beta, EPRule
 from neurosim.observe.ledger import INFERENCE, Ledger
-from neurosim.observe.recorder import RunRecorder
+from neurosim.observe.recorder import recording
 from neurosim.data.datasets import load_dataset
 from neurosim.config.scenario import DynamicsConfig, scenario_from_dict
 from neurosim.models.topology import Topology, layered
@@ -25,16 +29,24 @@ def _count(ledger: Ledger, phase: str, device: str, action: str) -> int:
     return int(ledger.counts[phase][ACTIONS.index((device, action))])
 
 
+def _watching(ctl, dynamics: DynamicsConfig) -> tuple[Ledger, Events]:
+    """A ledger started on a controller driven by hand, and the events to pass to its phases."""
+    ledger = Ledger(DeviceSpec(), 64)
+    # what train() passes as the run, reduced to what an observer may read at the start
+    ledger.on_start(SimpleNamespace(scenario=SimpleNamespace(dynamics=dynamics), controller=ctl, model=ctl.model))
+    return ledger, Events([ledger], [ledger])
+
+
 def _ep_batch(topology: Topology, batch: int, t_free: int, t_clamped: int, rng) -> Ledger:
     """One EP training batch on ``topology``, watched by a ledger."""
     network = random_network(topology, rng, scale=0.2)
     dynamics = DynamicsConfig(epsilon=0.5, beta=0.5, t_free=t_free, t_clamped=t_clamped)
-    ctl = EquilibriumPropagation(network, dynamics, {p: 0.1 for p in topology.pairs}, np.full(topology.n_state, 0.1))
-    ledger = Ledger(topology, "ep", DeviceSpec(), 64)
-    ctl.probes.append(ledger)
+    ctl = EquilibriumPropagation(network, dynamics, EPRule(Beta(dynamics.beta, dynamics.random_beta_sign)),
+                                 {p: 0.1 for p in topology.pairs}, np.full(topology.n_state, 0.1))
+    ledger, events = _watching(ctl, dynamics)
     x = rng.uniform(0, 1, (batch, topology.layer_sizes[0]))
     target = np.eye(topology.layer_sizes[-1])[rng.integers(0, topology.layer_sizes[-1], batch)]
-    ctl.train_batch(x, target, np.zeros((batch, topology.n_state)), 0.5)
+    ctl.train_batch(x, target, np.zeros((batch, topology.n_state)), 0.5, events=events)
     ledger.on_train_batch(0, 0, BatchRecord(0, batch, 0.0, 0.5, None))
     return ledger
 
@@ -110,11 +122,10 @@ def test_bp_counts_equal_hand_derived_formulas(topology, forward_drivers, backwa
     assert (c, c_rec) == ((20, 8) if topology.kind == "layered" else (14, 6))  # by hand: 12+8, 8; 6+6+2, 6
     network = random_network(topology, rng, scale=0.3)
     ctl = Backpropagation(network, {p: 0.1 for p in topology.pairs}, np.full(n, 0.1))
-    ledger = Ledger(topology, "bp", DeviceSpec(), 64)
-    ctl.probes.append(ledger)
+    ledger, events = _watching(ctl, DynamicsConfig())
     batch = 4
-    ctl.train_batch(rng.uniform(0, 1, (batch, n0)), np.eye(n_out)[[0, 1, 0, 1]], None, 0.0)
-    ledger.on_train_batch(0, 0, BatchRecord(0, batch, 0.0, 0.0, None))
+    ctl.train_batch(rng.uniform(0, 1, (batch, n0)), np.eye(n_out)[[0, 1, 0, 1]], None, None, events=events)
+    ledger.on_train_batch(0, 0, BatchRecord(0, batch, 0.0, None, None))
     expected = {
         ("forward", "synapse", "mac_forward"): batch * c,
         ("forward", "synapse", "mac_backward"): 0,
@@ -138,9 +149,10 @@ def test_test_set_evaluation_is_counted_as_inference_not_training(tmp_path):
         "seed": 3, "data": {"source": "embedded", "train_size": 60, "test_size": 30},
         "topology": {"kind": "layered", "sizes": [784, 6, 10]},
         "dynamics": {"t_free": 5, "t_clamped": 2}, "training": {"epochs": 2, "batch_size": 20}})
-    with RunRecorder(tmp_path / "r.h5", scenario) as recorder:
-        train(scenario, load_dataset(scenario.data), observers=(recorder,))
-    ledger = recorder.ledger
+    with recording(tmp_path / "r.h5", scenario) as observers:
+        train(scenario, load_dataset(scenario.data), observers=observers)
+    ledger = observers[0]
+    assert isinstance(ledger, Ledger)
     connections = 784 * 6 + 6 * 10
     assert (ledger.examples, ledger.test_examples, ledger.epochs) == (120, 60, 2)
     assert _count(ledger, "free", "synapse", "mac_forward") == 5 * 120 * connections

@@ -22,7 +22,7 @@ from neurosim.models.directed import DirectedNetwork
 from neurosim.models.graph import DirectedGraph
 from neurosim.devices.kernels import leaky_integrate, leaky_integrate_quantised
 from neurosim.devices.quantize import IDEAL_PARAMS
-from neurosim.config.scenario import DynamicsConfig
+from neurosim.config.scenario import DirectedDynamicsConfig, DynamicsConfig
 from neurosim.models.topology import layered
 
 SIZES = [3, 4, 2]
@@ -46,7 +46,7 @@ def hand_step(network, x, s, target, epsilon, beta, nudge):
 def one_clamped_step(network, x, start, target, epsilon, beta, nudge):
     """One weakly-clamped step through the controller (U0 loaded, one step, Uβ stored)."""
     ctl = controller_for(network, epsilon=epsilon, steps=1, nudge=nudge)
-    network.neurons.u0 = start.copy()
+    network.neurons.cells["u0"] = start.copy()
     return ctl.clamped_phase(x, target, beta).copy()
 
 
@@ -135,9 +135,9 @@ def test_quantised_kernel_with_ideal_points_equals_the_float_kernel(split, dtype
 
 def test_nudge_defaults_follow_each_papers_code():
     assert DynamicsConfig().nudge == "split"
-    assert DynamicsConfig(kind="deep").nudge == "euler"
-    assert DynamicsConfig(kind="asymmetric").nudge == "euler"
-    assert DynamicsConfig(kind="deep", nudge="split").nudge == "split"
+    assert DirectedDynamicsConfig(kind="deep").nudge == "euler"
+    assert DirectedDynamicsConfig(kind="asymmetric").nudge == "euler"
+    assert DirectedDynamicsConfig(kind="deep", nudge="split").nudge == "split"
     assert DynamicsConfig(nudge="euler").nudge == "euler"
 
 
@@ -175,10 +175,10 @@ def test_split_equilibrium_is_the_euler_equilibrium_at_the_effective_beta(beta, 
     split = controller_for(network, epsilon, settle, "split")
     start = split.free_phase(x, np.full((3, 6), 0.5)).copy()
     target = start[:, 4:] + np.array([0.05, -0.05])  # near the free outputs: nothing clips
-    network.neurons.u0 = start.copy()
+    network.neurons.cells["u0"] = start.copy()
     s_split = split.clamped_phase(x, target, beta).copy()
     euler = controller_for(network, epsilon, settle, "euler")
-    network.neurons.u0 = start.copy()
+    network.neurons.cells["u0"] = start.copy()
     s_euler = euler.clamped_phase(x, target, beta / (1 - 2 * epsilon * beta)).copy()
     assert np.all((s_split > 0.01) & (s_split < 0.99)), "test premise: no neuron clipped"
     np.testing.assert_allclose(s_split, s_euler, rtol=0, atol=1e-10)

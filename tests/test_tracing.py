@@ -16,12 +16,13 @@ import yaml
 import neurosim
 import neurosim.runfile.read
 from neurosim.cli import main
-from neurosim.learning.ep import Probe
 from neurosim.data.datasets import load_dataset
-from neurosim.observe.recorder import RunRecorder, partial_path
+from neurosim.observe.observer import Observer
+from neurosim.observe.recorder import recording
 from neurosim.config.scenario import scenario_from_dict
 from neurosim.observe.tracing import Tracer
-from neurosim.training.loop import Observer, train
+from neurosim.runfile.layout import partial_path
+from neurosim.training.loop import train
 
 EVERYTHING = [
     {"banks": ["state"], "cadence": "step", "epochs": [1], "batches": ["1:3"], "samples": [0, "2:5"]},
@@ -41,7 +42,7 @@ SMALL = {
 }
 
 
-class Reference(Probe, Observer):
+class Reference(Observer):
     """An independent in-memory record of every device at every event of training batches."""
 
     def __init__(self):
@@ -49,8 +50,7 @@ class Reference(Probe, Observer):
         self.epoch = self.batch = self.train_batches = 0
 
     def on_start(self, run):
-        run.controller.probes.append(self)
-        self.network = run.network
+        self.network = run.model
         self.events[("epoch", -1)] = self._synapses_and_bias()
 
     def on_epoch_start(self, epoch, train_batches, test_batches):
@@ -66,19 +66,23 @@ class Reference(Probe, Observer):
         return {"bias": self.network.neurons.bias.copy(),
                 "weights": {k: v.copy() for k, v in self.network.synapses.weights.items()}}
 
-    def on_step(self, phase, step, network):
-        if self.batch < self.train_batches:
-            self.events[("step", self.epoch, self.batch, phase, step)] = network.neurons.s.copy()
+    def wants_steps(self, epoch, batch):
+        return True
 
-    def on_phase_end(self, phase, network):
+    def on_step(self, phase, step, model):
         if self.batch < self.train_batches:
-            n = network.neurons
-            self.events[("phase_end", self.epoch, self.batch, phase)] = (n.s.copy(), n.u0.copy(), n.ubeta.copy())
+            self.events[("step", self.epoch, self.batch, phase, step)] = model.neurons.s.copy()
 
-    def on_update(self, corrections, network):
+    def on_phase_end(self, phase, steps, examples, model, stored=True):
+        if self.batch < self.train_batches:
+            cells = model.neurons.cells  # a cell exists once its phase first wrote it
+            self.events[("phase_end", self.epoch, self.batch, phase)] = (
+                model.neurons.s.copy(), *(cells[c].copy() if c in cells else None for c in ("u0", "ubeta")))
+
+    def on_update(self, corrections, examples, model):
         self.events[("update", self.epoch, self.batch)] = dict(
-            u0=network.neurons.u0.copy(), ubeta=network.neurons.ubeta.copy(), **self._synapses_and_bias(),
-            delta_w={k: v.copy() for k, v in corrections.items()})
+            u0=model.neurons.cells["u0"].copy(), ubeta=model.neurons.cells["ubeta"].copy(),
+            **self._synapses_and_bias(), delta_w={k: v.copy() for k, v in corrections.items()})
 
 
 @pytest.fixture(scope="module")
@@ -87,14 +91,14 @@ def traced(tmp_path_factory):
     dataset = load_dataset(scenario.data)
     out = tmp_path_factory.mktemp("trace") / "run.h5"
     reference = Reference()
-    with RunRecorder(out, scenario) as recorder:
-        run = train(scenario, dataset, observers=(recorder, reference))
+    with recording(out, scenario) as observers:
+        run = train(scenario, dataset, observers=[*observers, reference])
     return neurosim.open_run(out), reference, run
 
 
 def test_every_traced_quantity_equals_what_the_devices_held(traced):
     run, ref, training = traced
-    pairs = {f"{a}-{b}": (a, b) for a, b in training.network.topology.pairs}
+    pairs = {f"{a}-{b}": (a, b) for a, b in training.model.topology.pairs}
     samples = [0, 2, 3, 4]
 
     t = run.trace("state", "step")
@@ -145,7 +149,7 @@ def test_traced_updates_obey_the_ep_learning_rule(traced):
     dw, w = run.trace("delta_w", "update"), run.trace("weights", "update").values
     beta = run.batch["beta"]
     x = training.dataset.train_x.astype(np.float64)
-    slices = training.network.topology.state_slices()
+    slices = training.model.topology.state_slices()
     rates = dict(zip(run.layer_pairs, h5py.File(run.path)["rates/pair"][()]))
     for k, (e, b) in enumerate(zip(dw.epoch, dw.batch)):
         xb = x[10 * b:10 * b + 10]
@@ -177,8 +181,8 @@ def test_every_dataset_describes_its_units_axes_and_neurons(traced):
                 assert list(np.bincount(layers)[1:]) == [7, 6, 10]
             elif "layer_pair" in obj.attrs:
                 a, b = obj.attrs["pre_layer"], obj.attrs["post_layer"]
-                assert obj.shape[1:] == (training.network.topology.layer_sizes[a],
-                                         training.network.topology.layer_sizes[b])
+                assert obj.shape[1:] == (training.model.topology.layer_sizes[a],
+                                         training.model.topology.layer_sizes[b])
                 assert obj.chunks is not None and obj.compression == "gzip"
         f["trace"].visititems(check)
 
@@ -189,8 +193,8 @@ def test_short_last_batch_rows_are_nan(tmp_path):
     content["training"]["epochs"] = 1
     content["trace"] = {"records": [{"banks": ["u0"], "cadence": "phase_end", "batches": [2], "samples": [3, 7]}]}
     scenario = scenario_from_dict(content)
-    with RunRecorder(tmp_path / "r.h5", scenario) as recorder:
-        train(scenario, load_dataset(scenario.data), observers=(recorder,))
+    with recording(tmp_path / "r.h5", scenario) as observers:
+        train(scenario, load_dataset(scenario.data), observers=observers)
     values = neurosim.open_run(tmp_path / "r.h5").trace("u0", "phase_end").values
     assert values.shape == (1, 2, 23)
     assert np.isfinite(values[0, 0]).all() and np.isnan(values[0, 1]).all()
@@ -199,10 +203,10 @@ def test_short_last_batch_rows_are_nan(tmp_path):
 def test_disabled_tracing_writes_no_trace_group(tmp_path):
     content = dict(SMALL, trace={"enabled": False})
     scenario = scenario_from_dict(content)
-    with RunRecorder(tmp_path / "r.h5", scenario) as recorder:
-        run = train(scenario, load_dataset(scenario.data), max_batches=1, observers=(recorder,))
+    with recording(tmp_path / "r.h5", scenario) as observers:
+        train(scenario, load_dataset(scenario.data), max_batches=1, observers=observers)
     assert neurosim.open_run(tmp_path / "r.h5").traces == []
-    assert not any(isinstance(p, Tracer) for p in run.controller.probes)
+    assert not any(isinstance(o, Tracer) for o in observers)
 
 
 def test_killed_run_leaves_a_readable_partial_file_with_completed_epochs(tmp_path):

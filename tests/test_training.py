@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from neurosim.learning.ep import EquilibriumPropagation
+from neurosim.learning.phases import NO_EVENTS, Events
 from neurosim.data.datasets import load_embedded
 from neurosim.errors import SimulationDiverged
 from neurosim.config.scenario import load_scenario, scenario_from_dict
@@ -34,9 +35,9 @@ def test_second_epoch_free_phase_starts_from_first_epoch_equilibrium(small_data,
     calls = []
     original = EquilibriumPropagation.free_phase
 
-    def spy(self, x, start, steps=None):
+    def spy(self, x, start, steps=None, events=NO_EVENTS):
         begin = start.copy()
-        u0 = original(self, x, start, steps)
+        u0 = original(self, x, start, steps, events)
         calls.append((begin, u0.copy()))
         return u0
 
@@ -53,7 +54,8 @@ def test_particles_disabled_start_from_zero(small_data, monkeypatch):
     starts = []
     original = EquilibriumPropagation.free_phase
     monkeypatch.setattr(EquilibriumPropagation, "free_phase",
-                        lambda self, x, start, steps=None: starts.append(start.copy()) or original(self, x, start, steps))
+                        lambda self, x, start, steps=None, events=NO_EVENTS:
+                        starts.append(start.copy()) or original(self, x, start, steps, events))
     train(tiny_scenario(persistent_particles=False), small_data, max_batches=2)
     assert all(not s.any() for s in starts)
 
@@ -63,8 +65,8 @@ def test_same_seed_same_numbers(small_data):
     a = train(scenario, small_data, max_batches=4)
     b = train(scenario, small_data, max_batches=4)
     np.testing.assert_array_equal(a.rms_correction, b.rms_correction)
-    for pair in a.network.synapses.weights:
-        np.testing.assert_array_equal(a.network.synapses.weights[pair], b.network.synapses.weights[pair])
+    for pair in a.model.synapses.weights:
+        np.testing.assert_array_equal(a.model.synapses.weights[pair], b.model.synapses.weights[pair])
 
 
 @pytest.mark.slow
@@ -88,37 +90,37 @@ def test_rms_correction_is_rate_times_rms_of_delta_w(small_data):
     """The Figure 4 quantity, recomputed from the weights before and after one batch."""
     scenario = tiny_scenario(learning_rate=[0.3, 0.07])
     run = train(scenario, small_data, epochs=1, max_batches=2)
-    after_one = train(scenario, small_data, epochs=1, max_batches=1).network.synapses.weights
+    after_one = train(scenario, small_data, epochs=1, max_batches=1).model.synapses.weights
     assert run.rms_correction.shape == (2, 2)
     # runs are deterministic: batch 2 applied the difference between the two runs' weights
-    for k, pair in enumerate(run.network.topology.pairs):
-        applied = run.network.synapses.weights[pair].astype(np.float64) - after_one[pair]
+    for k, pair in enumerate(run.model.topology.pairs):
+        applied = run.model.synapses.weights[pair].astype(np.float64) - after_one[pair]
         assert run.rms_correction[1, k] == pytest.approx(np.sqrt(np.mean(applied ** 2)), rel=1e-3)
 
 
-def test_probes_see_every_step_phase_end_and_update(small_data):
-    from neurosim.learning.ep import Probe
+def test_observers_see_every_step_phase_end_and_update(small_data):
+    from neurosim.observe.observer import Observer
     from neurosim.training.loop import prepare
 
-    class Counter(Probe):
+    class Counter(Observer):
         def __init__(self):
             self.steps, self.phases, self.updates = [], [], 0
 
-        def on_step(self, phase, step, network):
+        def on_step(self, phase, step, model):
             self.steps.append((phase, step))
 
-        def on_phase_end(self, phase, network):
+        def on_phase_end(self, phase, steps, examples, model, stored=True):
             self.phases.append(phase)
 
-        def on_update(self, corrections, network):
+        def on_update(self, corrections, examples, model):
             self.updates += 1
 
     run = prepare(tiny_scenario(), small_data)
     probe = Counter()
-    run.controller.probes.append(probe)
+    events = Events([probe], [probe])
     x, y = small_data.train_x[:4], small_data.train_y[:4]
-    run.controller.free_phase(x, np.zeros((4, run.network.topology.n_state), np.float32))
-    run.controller.clamped_phase(x, y, 1.0)
-    run.controller.update_phase(x, 1.0)
+    run.controller.free_phase(x, np.zeros((4, run.model.topology.n_state), np.float32), events=events)
+    run.controller.clamped_phase(x, y, 1.0, events=events)
+    run.controller.update_phase(x, 1.0, events=events)
     assert probe.steps == [("free", k) for k in range(15)] + [("weakly-clamped", k) for k in range(4)]
     assert probe.phases == ["free", "weakly-clamped"] and probe.updates == 1
