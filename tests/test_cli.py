@@ -90,7 +90,7 @@ def test_max_batches_and_epochs_options(tmp_path, monkeypatch, capsys):
     (with_change("dynamics.betta", 1.0), "dynamics.betta: unknown key (allowed here: epsilon, beta,"),
     (with_change("topology.sizes", [784, 0, 10]), "topology.sizes: layer 1 has 0 neurons"),
     (with_change("topology.sizes", [700, 12, 10]), "topology.sizes[0]: input layer has 700 neurons but the data has 784"),
-    (with_change("topology", DELETE), "topology: required key is missing"),
+    (with_change("topology", DELETE), "topology.kind: Input should be 'layered', 'layer_skipping' (a Hopfield network) or 'complete_directed'"),
     (with_change("topology.p", 0.1), "topology: 'p' and 'n' apply only to kind 'layer_skipping'"),
     (with_change("training.learning_rate", [0.1, -0.2]), "training.learning_rate: rate [1] must be > 0"),
     (with_change("training.learning_rate", [0.1, 0.1, 0.1]), "training.learning_rate: 3 per-layer rates given for 2"),

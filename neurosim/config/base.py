@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -98,22 +98,53 @@ def _section_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
     return model
 
 
-def config_errors(exc: ValidationError, schema: type[BaseModel], file: str | None) -> ConfigError:
-    """Turn pydantic's report into one ConfigError listing every problem by key path."""
-    lines = []
+def _variants(schema: Any) -> dict[str, type[BaseModel]]:
+    """Tag → member class of a tagged union ``Annotated[Annotated[A, Tag("A")] | …, Discriminator(…)]``;
+    empty for a section class."""
+    if typing.get_origin(schema) is not typing.Annotated:
+        return {}
+    members = typing.get_args(typing.get_args(schema)[0])
+    return {tag.tag: member for member, tag in map(typing.get_args, members)}
+
+
+class Problem(NamedTuple):
+    """One complaint of a validation, as a user reads it."""
+
+    loc: tuple
+    """Key path of the offending value, e.g. ``("training", "learning_rate", 0)``."""
+    type: str
+    """Pydantic's error type, e.g. ``int_type``, ``literal_error``, ``extra_forbidden``."""
+    reason: str
+    """What is wrong, in words."""
+
+
+def problems(exc: ValidationError, schema: Any) -> list[Problem]:
+    """Every error of validating ``schema`` (a section class, or a tagged union of them) by
+    key path: a union's tag left out of the path, a :class:`KeyedValueError`'s path appended,
+    unknown and missing keys explained."""
+    variants = _variants(schema)
+    out = []
     for error in exc.errors():
-        loc = tuple(error["loc"])
+        loc, model = tuple(error["loc"]), schema
+        if variants and loc:
+            model, loc = variants[loc[0]], loc[1:]
         reason = error["msg"].removeprefix("Value error, ")
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, KeyedValueError):
             loc, reason = loc + cause.loc, str(cause)
         if error["type"] == "extra_forbidden":
-            section = _section_at(schema, loc[:-1])
+            section = _section_at(model, loc[:-1])
             allowed = ", ".join(section.model_fields) if section else ""
             reason = f"unknown key (allowed here: {allowed})" if allowed else "unknown key"
         elif error["type"] == "missing":
             reason = "required key is missing"
-        lines.append((key_path(loc), reason))
+        out.append(Problem(loc, error["type"], reason))
+    return out
+
+
+def config_errors(exc: ValidationError, schema: Any, file: str | None) -> ConfigError:
+    """Turn pydantic's report into one ConfigError listing every problem by key path."""
+    lines = [(key_path(problem.loc), problem.reason) for problem in problems(exc, schema)]
     first_key, first_reason = lines[0]
     err = ConfigError(file, first_key, first_reason)
     if len(lines) > 1:

@@ -1,5 +1,11 @@
 """Scenario files: the YAML schema of an experiment, validated into typed, frozen records.
 
+A scenario is one of two kinds, chosen by ``topology.kind``: a Hopfield network trained with
+EP or backprop on a data set (``layered``, ``layer_skipping``: :class:`NetworkScenario`), or
+a complete directed graph learning a logic task with DEEP or asymmetric EP
+(``complete_directed``: :class:`DirectedScenario`). Each kind declares only the sections and
+values that apply to it, so a combination that does not run cannot be written.
+
 Every field is declared once below with its default and a docstring stating its meaning,
 unit and range; ``docs/scenario.md`` is written from the same declarations. Loading never
 half-succeeds: an unknown key, a wrong type or an out-of-range value raises
@@ -10,10 +16,10 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, TypeAdapter, ValidationError, field_validator, model_validator
 
 from neurosim.config.base import (  # noqa: F401 (parse_override, read_yaml, set_key re-exported)
     KeyedValueError,
@@ -23,6 +29,7 @@ from neurosim.config.base import (  # noqa: F401 (parse_override, read_yaml, set
     read_yaml,
     set_key,
 )
+from neurosim.config.trace import TraceConfig
 from neurosim.devices.spec import DeviceSpec, resolve_devices
 
 
@@ -50,18 +57,28 @@ class DataConfig(Section):
         return self
 
 
-class TopologyConfig(Section):
-    """Neuron groups and their symmetric connectivity (paper §3, Algorithm 1)."""
+class TopologyBase(Section):
+    """Neuron groups: what every topology declares."""
 
     sizes: list[int] = Field(min_length=2)
     """Neurons per layer, input first and output last, e.g. ``[784, 500, 500, 500, 10]``."""
-    kind: Literal["layered", "layer_skipping", "complete_directed"] = "layered"
+
+    @field_validator("sizes")
+    @classmethod
+    def _positive_sizes(cls, sizes: list[int]) -> list[int]:
+        for i, size in enumerate(sizes):
+            if size < 1:
+                raise ValueError(f"layer {i} has {size} neurons; every layer needs at least 1")
+        return sizes
+
+
+class TopologyConfig(TopologyBase):
+    """Neuron groups and their symmetric connectivity (paper §3, Algorithm 1)."""
+
+    kind: Literal["layered", "layer_skipping"] = "layered"
     """``layered``: every pair of neurons in adjacent layers connected (paper Figure 1).
     ``layer_skipping``: hidden layers made all-to-all, then ``n`` random connections
-    rewired (paper Algorithm 1, Figure 2). ``complete_directed``: every neuron connected
-    to every non-input neuron by its own directed synapse (the DEEP paper; ``sizes`` is
-    ``[inputs, hidden..., outputs]``, hidden layers pooled); needs ``dynamics.kind``
-    ``deep`` or ``asymmetric``."""
+    rewired (paper Algorithm 1, Figure 2)."""
     p: float | None = Field(default=None, ge=0.0, lt=1.0)
     """Layer-skipping only: fraction of rewired connections; converted to the number of
     replacements with p = 1 − ((N_o − 1)/N_o)^n, N_o the connection count after adding
@@ -76,14 +93,6 @@ class TopologyConfig(Section):
     between non-adjacent layers and inside a layer (the paper's 0.05). Connections between
     adjacent layers are Glorot-uniform."""
 
-    @field_validator("sizes")
-    @classmethod
-    def _positive_sizes(cls, sizes: list[int]) -> list[int]:
-        for i, size in enumerate(sizes):
-            if size < 1:
-                raise ValueError(f"layer {i} has {size} neurons; every layer needs at least 1")
-        return sizes
-
     @model_validator(mode="after")
     def _rewiring_matches_kind(self) -> TopologyConfig:
         if self.kind != "layer_skipping" and (self.p is not None or self.n is not None):
@@ -96,12 +105,21 @@ class TopologyConfig(Section):
         return self
 
 
-class DynamicsConfig(Section):
-    """Neuron dynamics, discretised: the Hopfield leaky integrator (paper eq. 5) or a directed field."""
+class DirectedTopologyConfig(TopologyBase):
+    """Neuron groups of a directed graph (the DEEP paper)."""
+
+    kind: Literal["complete_directed"]
+    """``complete_directed``: every neuron connected to every non-input neuron by its own
+    directed synapse (the DEEP paper; ``sizes`` is ``[inputs, hidden..., outputs]``, hidden
+    layers pooled)."""
+
+
+class DynamicsBase(Section):
+    """Step size, clamping factor and phase lengths: what every neuron dynamics declares."""
 
     epsilon: float = Field(default=0.5, gt=0.0, le=1.0)
     """Integration step ε (dimensionless, in units of the neuron time constant):
-    s ← clip((1 − ε)s + ε(Wρ(u) + b), 0, 1)."""
+    s ← clip((1 − ε)s + ε(Wρ(u) + b), 0, 1); for a directed field V, s ← clip(s + εV(s), 0, 1)."""
     beta: float = Field(default=1.0, gt=0.0)
     """Clamping factor β of the weakly-clamped phase (magnitude; its sign may be random)."""
     t_free: int = Field(default=500, ge=1)
@@ -110,6 +128,11 @@ class DynamicsConfig(Section):
     """Integration steps of the weakly-clamped phase."""
     random_beta_sign: bool = True
     """Draw the sign of β at random for every batch (paper §3), else always +β."""
+
+
+class DynamicsConfig(DynamicsBase):
+    """Neuron dynamics, discretised: the Hopfield leaky integrator (paper eq. 5)."""
+
     nudge: Literal["split", "euler"] = "split"
     """How a weakly-clamped step applies the cost's nudge 2β(y − s) to the output neurons.
     ``split`` (the layer-skipping paper's code, the default for ``kind: hopfield``): first
@@ -119,21 +142,27 @@ class DynamicsConfig(Section):
     nudge inside the field): one Euler step of the whole field, s ← clip((1 − ε)s +
     ε(Wρ(u) + b + 2β(y − s)), 0, 1). Both discretise the same ODE and agree to first order
     in εβ; neurosim ≤ 0.1 used ``euler`` for every kind."""
-    kind: Literal["hopfield", "deep", "asymmetric"] = "hopfield"
+    kind: Literal["hopfield"] = "hopfield"
     """``hopfield``: symmetric EP on bidirectional synapses (layered or layer-skipping
-    topologies). ``deep``: directed EP, ṡ_j = Σ_i W_ij s_i + b_j − s_j Σ_i W_ji, learning
-    rule integrated along the clamped path (DEEP paper eqs. 1–2). ``asymmetric``:
-    vector-field EP, ṡ_j = Σ_i W_ij s_i + b_j − s_j, ΔW_ij ∝ s_i⁰(s_j^β − s_j⁰) (the DEEP
-    paper's baseline). ``deep`` and ``asymmetric`` need ``topology.kind:
-    complete_directed`` and a ``directed`` section; ``t_free`` and ``t_clamped`` are then
-    the paper's M_0 and M_β."""
+    topologies)."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _nudge_default_of_kind(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "nudge" not in data and data.get("kind", "hopfield") != "hopfield":
-            return {**data, "nudge": "euler"}
-        return data
+
+class DirectedDynamicsConfig(DynamicsBase):
+    """Neuron dynamics of a directed graph, discretised: the DEEP or the asymmetric field (DEEP paper eq. 1)."""
+
+    nudge: Literal["split", "euler"] = "euler"
+    """How a weakly-clamped step applies the cost's nudge 2β(y − s) to the output neurons.
+    ``euler`` (the default, as the DEEP paper's eq. 1 holds the nudge inside the field):
+    one Euler step of the whole field, nudge included, s ← clip(s + ε(V(s) + 2β(y − s)), 0, 1)
+    with V the field ``kind`` names. ``split`` (the layer-skipping paper's code, the default
+    for ``kind: hopfield``): first the step of V alone, v = s + εV(s), then v ← v + 2εβ(y − v)
+    on the outputs, then s ← clip(v, 0, 1). Both discretise the same ODE and agree to first
+    order in εβ."""
+    kind: Literal["deep", "asymmetric"]
+    """``deep``: directed EP, ṡ_j = Σ_i W_ij s_i + b_j − s_j Σ_i W_ji, learning rule
+    integrated along the clamped path (DEEP paper eqs. 1–2). ``asymmetric``: vector-field
+    EP, ṡ_j = Σ_i W_ij s_i + b_j − s_j, ΔW_ij ∝ s_i⁰(s_j^β − s_j⁰) (the DEEP paper's
+    baseline). ``t_free`` and ``t_clamped`` are the paper's M_0 and M_β."""
 
 
 LearningRate = float | list[float] | dict[str, float]
@@ -237,136 +266,8 @@ class DirectedConfig(Section):
     four examples is below this."""
 
 
-Bank = Literal["state", "u0", "ubeta", "bias", "weights", "delta_w"]
-Cadence = Literal["step", "phase_end", "update", "epoch"]
-
-CADENCES_OF_BANK: dict[str, tuple[str, ...]] = {
-    "state": ("step", "phase_end"),
-    "u0": ("phase_end", "update"),
-    "ubeta": ("phase_end", "update"),
-    "bias": ("update", "epoch"),
-    "weights": ("update", "epoch"),
-    "delta_w": ("update",),
-}
-"""The cadences at which each bank holds a meaningful value (see ``docs/tracing.md``)."""
-
-
-def parse_selection(entries: list | None, where: str) -> list[int | slice] | None:
-    """``[3, "10:20", "::5"]`` → ``[3, slice(10, 20), slice(None, None, 5)]``; None means all.
-
-    Each entry is one non-negative index or a Python-style range ``start:stop[:step]``
-    (stop excluded, either end may be omitted).
-    """
-    if entries is None:
-        return None
-    if not isinstance(entries, list):
-        raise ValueError(f"{where} must be a list of indices and 'start:stop[:step]' ranges, or null for all")
-    out: list[int | slice] = []
-    for i, entry in enumerate(entries):
-        if isinstance(entry, int) and not isinstance(entry, bool):
-            if entry < 0:
-                raise KeyedValueError((i,), f"index {entry} is negative")
-            out.append(entry)
-            continue
-        parts = entry.split(":") if isinstance(entry, str) else []
-        if not 2 <= len(parts) <= 3 or not all(p.strip().isdigit() or not p.strip() for p in parts):
-            raise KeyedValueError((i,), f"{entry!r} is neither an index nor a range 'start:stop[:step]'")
-        start, stop, *step = [int(p) if p.strip() else None for p in parts]
-        if step and step[0] == 0:
-            raise KeyedValueError((i,), "range step must be ≥ 1")
-        out.append(slice(start, stop, step[0] if step else None))
-    return out
-
-
-def selected(selection: list[int | slice] | None, index: int) -> bool:
-    """Whether ``index`` lies in a selection made by :func:`parse_selection`."""
-    if selection is None:
-        return True
-    for entry in selection:
-        if isinstance(entry, int):
-            if entry == index:
-                return True
-        elif index >= (entry.start or 0) and (entry.stop is None or index < entry.stop) \
-                and (index - (entry.start or 0)) % (entry.step or 1) == 0:
-            return True
-    return False
-
-
-class TraceRecord(Section):
-    """One waveform-dump rule: which banks to sample, how often, and for which epochs, batches and examples."""
-
-    banks: list[Bank] = Field(min_length=1)
-    """Device banks to record: ``state`` (neuron states s), ``u0`` and ``ubeta`` (the memory
-    cells U0, Uβ), ``bias`` (biases b), ``weights`` (synapse weights W, one block per layer
-    pair), ``delta_w`` (the correction ΔW the update phase applied, before the learning rate)."""
-    cadence: Cadence = "phase_end"
-    """When to sample: ``step`` after every integration step (state only); ``phase_end`` at
-    the end of the free and weakly-clamped phases (state; U0 after the free, Uβ after the
-    weakly-clamped phase); ``update`` after each update phase (u0, ubeta, bias, weights,
-    delta_w); ``epoch`` after each epoch's test pass, plus once before training (bias, weights)."""
-    epochs: Any = None
-    """Epochs to record (0-based): a list of indices and ``"start:stop[:step]"`` ranges, stop
-    excluded, e.g. ``[0, "9:250:10"]``; null for every epoch."""
-    batches: Any = None
-    """Training batches of a recorded epoch (0-based), same syntax as ``epochs``; null for
-    every batch. Not used with cadence ``epoch``. Test batches are never traced."""
-    samples: Any = None
-    """Examples of the batch whose neuron banks (state, u0, ubeta) are recorded, as indices
-    into the batch (same syntax); null for all. Rows past the end of a short last batch
-    hold NaN."""
-
-    @field_validator("epochs", "batches", "samples")
-    @classmethod
-    def _valid_selection(cls, value: Any, info) -> Any:
-        parse_selection(value, info.field_name)
-        return value
-
-    @model_validator(mode="after")
-    def _banks_fit_cadence(self) -> TraceRecord:
-        for i, bank in enumerate(self.banks):
-            if self.cadence not in CADENCES_OF_BANK[bank]:
-                allowed = ", ".join(CADENCES_OF_BANK[bank])
-                raise KeyedValueError(("banks", i), f"bank {bank!r} cannot be sampled at cadence "
-                                      f"{self.cadence!r} (allowed: {allowed})")
-            if bank in self.banks[:i]:
-                raise KeyedValueError(("banks", i), f"bank {bank!r} listed twice")
-        if self.cadence == "epoch" and self.batches is not None:
-            raise KeyedValueError(("batches",), "cadence 'epoch' samples once per epoch; remove 'batches'")
-        return self
-
-
-def _default_records() -> list[TraceRecord]:
-    return [TraceRecord(banks=["state", "u0", "ubeta"], cadence="phase_end", batches=[0]),
-            TraceRecord(banks=["weights"], cadence="epoch")]
-
-
-class TraceConfig(Section):
-    """Device-state traces written to the run file under ``/trace`` (layout: ``docs/tracing.md``).
-
-    The default records the phase-end neuron states and memory cells of the first batch
-    of every epoch, and every synapse weight after every epoch: small enough to leave on.
-    """
-
-    enabled: bool = True
-    """Write traces at all."""
-    records: list[TraceRecord] = Field(default_factory=_default_records)
-    """The recording rules. A bank may appear at a given cadence in one rule only."""
-
-    @model_validator(mode="after")
-    def _one_rule_per_bank_and_cadence(self) -> TraceConfig:
-        seen: dict[tuple[str, str], int] = {}
-        for r, record in enumerate(self.records):
-            for b, bank in enumerate(record.banks):
-                key = (bank, record.cadence)
-                if key in seen:
-                    raise KeyedValueError(("records", r, "banks", b), f"bank {bank!r} at cadence "
-                                          f"{record.cadence!r} is already recorded by records[{seen[key]}]")
-                seen[key] = r
-        return self
-
-
-class Scenario(Section):
-    """One experiment: data, topology, dynamics and training, reproducible from ``seed``."""
+class ScenarioBase(Section):
+    """What every scenario declares: name, seed, training, devices, traces and sweep grid."""
 
     name: str = "scenario"
     """Short name, used in plot legends and default output file names."""
@@ -374,18 +275,6 @@ class Scenario(Section):
     """Free text saying what the scenario is for."""
     seed: int = 0
     """Seed of every random choice (topology, initialisation, data order, signs of β)."""
-    datapath: Literal["ep", "bp"] = "ep"
-    """Learning datapath on the same devices: ``ep`` the three-phase Equilibrium Propagation
-    controller (free, weakly-clamped, update; paper Figure 6); ``bp`` backpropagation
-    (forward, backward, update; paper Figure 7), for feed-forward topologies only."""
-    compare: list[Literal["ep", "bp"]] = []
-    """Datapaths to run one after the other on the same network and devices, e.g.
-    ``[ep, bp]``: ``neurosim run`` then writes one run file per datapath
-    (``NAME-ep.h5``, ``NAME-bp.h5``) and their energy comparison (``NAME-report.md``,
-    see ``docs/energy.md``); ``datapath`` is then ignored. Empty: one run of ``datapath``."""
-    data: DataConfig = DataConfig()
-    topology: TopologyConfig
-    dynamics: DynamicsConfig = DynamicsConfig()
     training: TrainingConfig = TrainingConfig()
     devices: DeviceSpec = DeviceSpec()
     """The chip's neuron and synapse devices: the path of a device file (relative to the
@@ -397,36 +286,6 @@ class Scenario(Section):
     when the scenario is loaded (the resolved scenario lists the final devices)."""
     trace: TraceConfig = TraceConfig()
     sweep: SweepConfig = SweepConfig()
-    directed: DirectedConfig | None = None
-
-    @field_validator("compare")
-    @classmethod
-    def _compare_lists_each_once(cls, compare: list[str]) -> list[str]:
-        if len(set(compare)) != len(compare):
-            raise ValueError(f"{compare}: name each datapath once")
-        return compare
-
-    @model_validator(mode="after")
-    def _dynamics_matches_topology(self) -> Scenario:
-        directed_dynamics = self.dynamics.kind != "hopfield"
-        if directed_dynamics != (self.topology.kind == "complete_directed"):
-            raise ValueError(f"dynamics.kind {self.dynamics.kind!r} does not run on topology.kind "
-                             f"{self.topology.kind!r} (deep and asymmetric need complete_directed, "
-                             "hopfield needs layered or layer_skipping)")
-        if directed_dynamics != (self.directed is not None):
-            raise ValueError("a 'directed' section is needed with dynamics.kind deep or asymmetric, "
-                             "and only then")
-        if directed_dynamics:
-            if "data" in self.model_fields_set:
-                raise ValueError("'data' is not used with directed dynamics (directed.task sets the examples)")
-            if self.datapath != "ep" or self.compare:
-                raise ValueError("directed dynamics learn with their own rules: datapath must be 'ep', "
-                                 "compare empty")
-            if not isinstance(self.training.learning_rate, float):
-                raise ValueError("directed dynamics take one global training.learning_rate (a number)")
-            if self.topology.sizes[0] != 2 or self.topology.sizes[-1] != 1:
-                raise ValueError(f"logic tasks need 2 inputs and 1 output, topology.sizes is {self.topology.sizes}")
-        return self
 
     def to_yaml(self) -> str:
         """The resolved scenario of one run (every default filled in) as YAML text.
@@ -441,6 +300,89 @@ class Scenario(Section):
         return hashlib.sha256(self.to_yaml().encode()).hexdigest()
 
 
+class NetworkScenario(ScenarioBase):
+    """A Hopfield network learning a data set: data, topology, dynamics and training,
+    reproducible from ``seed``."""
+
+    datapath: Literal["ep", "bp"] = "ep"
+    """Learning datapath on the same devices: ``ep`` the three-phase Equilibrium Propagation
+    controller (free, weakly-clamped, update; paper Figure 6); ``bp`` backpropagation
+    (forward, backward, update; paper Figure 7), for feed-forward topologies only."""
+    compare: list[Literal["ep", "bp"]] = []
+    """Datapaths to run one after the other on the same network and devices, e.g.
+    ``[ep, bp]``: ``neurosim run`` then writes one run file per datapath
+    (``NAME-ep.h5``, ``NAME-bp.h5``) and their energy comparison (``NAME-report.md``,
+    see ``docs/energy.md``); ``datapath`` is then ignored. Empty: one run of ``datapath``."""
+    data: DataConfig = DataConfig()
+    topology: TopologyConfig
+    dynamics: DynamicsConfig = DynamicsConfig()
+
+    @field_validator("compare")
+    @classmethod
+    def _compare_lists_each_once(cls, compare: list[str]) -> list[str]:
+        if len(set(compare)) != len(compare):
+            raise ValueError(f"{compare}: name each datapath once")
+        return compare
+
+
+class DirectedScenario(ScenarioBase):
+    """A directed graph learning a logic task with its own learning rules (the DEEP paper):
+    no data set, no choice of datapath, one global learning rate; reproducible from ``seed``."""
+
+    topology: DirectedTopologyConfig
+    dynamics: DirectedDynamicsConfig
+    directed: DirectedConfig
+
+    @model_validator(mode="after")
+    def _logic_task_fits(self) -> DirectedScenario:
+        if not isinstance(self.training.learning_rate, float):
+            raise KeyedValueError(("training", "learning_rate"), "a directed graph takes one global rate (a number)")
+        sizes = self.topology.sizes
+        if sizes[0] != 2 or sizes[-1] != 1:
+            raise KeyedValueError(("topology", "sizes"), f"logic tasks need 2 inputs and 1 output, got {sizes}")
+        return self
+
+
+SCENARIO_OF_TOPOLOGY: dict[str, type[NetworkScenario] | type[DirectedScenario]] = {
+    "layered": NetworkScenario,
+    "layer_skipping": NetworkScenario,
+    "complete_directed": DirectedScenario,
+}
+"""The scenario class of every ``topology.kind``."""
+
+_KINDS = "'layered', 'layer_skipping' (a Hopfield network) or 'complete_directed' (a directed graph)"
+
+
+def scenario_class(content: Any) -> type[NetworkScenario] | type[DirectedScenario] | None:
+    """The class of the scenario a raw mapping describes, named by its ``topology.kind``
+    (``layered`` when the topology gives none); None when the topology or its kind is
+    missing or unknown."""
+    topology = content.get("topology") if isinstance(content, dict) else None
+    if not isinstance(topology, dict):
+        return None if topology is None else NetworkScenario  # the class then reports the type
+    kind = topology.get("kind", TopologyConfig.model_fields["kind"].default)
+    return SCENARIO_OF_TOPOLOGY.get(kind) if isinstance(kind, str) else None
+
+
+def _tag(value: Any) -> str | None:
+    """The union tag (class name) of a raw mapping or of a validated scenario."""
+    scenario = type(value) if isinstance(value, ScenarioBase) else scenario_class(value)
+    return scenario.__name__ if scenario else None
+
+
+Scenario = Annotated[
+    Annotated[NetworkScenario, Tag("NetworkScenario")] | Annotated[DirectedScenario, Tag("DirectedScenario")],
+    # no tag: a literal error on topology.kind ("expected" words pydantic's message, "error"
+    # gives config_errors the key path, as a validator's KeyedValueError does)
+    Discriminator(_tag, custom_error_type="literal_error", custom_error_context={
+        "expected": _KINDS, "error": KeyedValueError(("topology", "kind"), f"Input should be {_KINDS}")}),
+]
+"""A scenario of either kind, told apart by ``topology.kind``."""
+
+SCENARIO_SCHEMA: TypeAdapter[Scenario] = TypeAdapter(Scenario)
+"""Validates a raw mapping into the :data:`Scenario` its ``topology.kind`` names."""
+
+
 def parse_pair(name: str) -> tuple[int, int]:
     """``"a-b"`` → ``(a, b)`` with a ≤ b; layers are numbered 0 (input) to L (output)."""
     parts = name.split("-")
@@ -451,16 +393,16 @@ def parse_pair(name: str) -> tuple[int, int]:
 
 
 def scenario_from_dict(content: dict, file: str | None = None, base_dir: Path | None = None) -> Scenario:
-    """Validate a mapping into a :class:`Scenario`; relative data and device paths resolve
+    """Validate a mapping into a :data:`Scenario`; relative data and device paths resolve
     from ``base_dir``. The device file is read and ``device_overrides`` applied here, so the
     result holds the final devices inline."""
     content = dict(content)
     content["devices"] = resolve_devices(content.get("devices"), content.pop("device_overrides", None), file, base_dir)
     try:
-        scenario = Scenario.model_validate(content)
+        scenario = SCENARIO_SCHEMA.validate_python(content)
     except ValidationError as exc:
         raise config_errors(exc, Scenario, file) from None
-    if scenario.data.path is not None and base_dir is not None:
+    if isinstance(scenario, NetworkScenario) and scenario.data.path is not None and base_dir is not None:
         resolved = (base_dir / scenario.data.path).resolve()
         scenario = scenario.model_copy(update={"data": scenario.data.model_copy(update={"path": str(resolved)})})
     return scenario

@@ -8,6 +8,7 @@ reference; a test keeps the committed files in step with the code.
 from __future__ import annotations
 
 import inspect
+import re
 import typing
 
 from pydantic import BaseModel
@@ -30,13 +31,25 @@ def _constraint(metadata) -> str:
     return str(metadata)
 
 
-def markdown(model: type[BaseModel], prefix: str = "", heading: str = "##") -> str:
-    """One table per section: key, type, default, meaning (the field's docstring)."""
-    title = f"`{prefix.rstrip('.')}`" if prefix else model.__name__
+def _anchor(title: str) -> str:
+    """The link target GitHub gives a heading: ``"`a.b` (c_d)"`` → ``ab-c_d``."""
+    return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+
+
+def markdown(model: type[BaseModel], prefix: str = "", heading: str = "##", *, title: str | None = None,
+             fields: list[str] | None = None, suffix: str = "") -> str:
+    """One table per section: key, type, default, meaning (the field's docstring).
+
+    ``title`` replaces the top heading, ``fields`` limits its table to those keys, and
+    ``suffix`` follows the heading of every nested section (telling apart the sections of
+    one key in different scenario kinds).
+    """
+    title = title or (f"`{prefix.rstrip('.')}`{suffix}" if prefix else model.__name__)
     lines = [f"{heading} {title}", "", inspect.cleandoc(model.__doc__ or ""), "",
              "| key | type | default | meaning |", "|---|---|---|---|"]
     nested = []
-    for name, field in model.model_fields.items():
+    for name in fields or model.model_fields:
+        field = model.model_fields[name]
         annotation = field.annotation
         section = next((a for a in (annotation, *typing.get_args(annotation))
                         if isinstance(a, type) and issubclass(a, BaseModel)), None)
@@ -48,7 +61,7 @@ def markdown(model: type[BaseModel], prefix: str = "", heading: str = "##") -> s
             nested.append((name, section))
             optional = " (optional)" if section is not annotation else ""
             meaning = " ".join((field.description or "").split())
-            link = f"see [`{prefix + name}`](#{(prefix + name).replace('.', '')}) below"
+            link = f"see [`{prefix + name}`](#{_anchor(f'`{prefix + name}`{suffix}')}) below"
             lines.append(f"| `{name}` | section{optional} | | {f'{meaning} ({link})' if meaning else link} |")
             continue
         if field.default is PydanticUndefined:
@@ -63,16 +76,31 @@ def markdown(model: type[BaseModel], prefix: str = "", heading: str = "##") -> s
         lines.append(f"| `{name}` | `{kind}` | {default} | {meaning} |")
     text = "\n".join(lines) + "\n"
     for name, section in nested:
-        text += "\n" + markdown(section, f"{prefix}{name}.", heading)
+        text += "\n" + markdown(section, f"{prefix}{name}.", heading, suffix=suffix)
     return text
 
 
 def scenario_reference() -> str:
-    from neurosim.config.scenario import Scenario
+    """Every scenario's keys once, then the keys of each kind that ``topology.kind`` selects."""
+    from neurosim.config.scenario import SCENARIO_OF_TOPOLOGY, ScenarioBase
 
-    return ("# Scenario file reference\n\n"
+    shared = "Every scenario"
+    kinds = {scenario: [k for k, s in SCENARIO_OF_TOPOLOGY.items() if s is scenario]
+             for scenario in SCENARIO_OF_TOPOLOGY.values()}
+    titles = {scenario: "`topology.kind`: " + ", ".join(f"`{k}`" for k in names) for scenario, names in kinds.items()}
+    text = ("# Scenario file reference\n\n"
             "Generated from the schema in `neurosim/config/scenario.py` by `python -m neurosim.config.schema_docs`; "
-            "do not edit by hand.\n\n" + markdown(Scenario))
+            "do not edit by hand.\n\n"
+            f"A scenario holds the keys of [every scenario](#{_anchor(shared)}) and those of its kind, "
+            "which `topology.kind` selects (`layered` when the topology gives no kind):\n\n")
+    for scenario, title in titles.items():
+        summary = " ".join(inspect.cleandoc(scenario.__doc__).split())
+        text += f"- {title.removeprefix('`topology.kind`: ')}: {summary} [Keys](#{_anchor(title)}).\n"
+    text += "\n" + markdown(ScenarioBase, title=shared)
+    for scenario, title in titles.items():
+        own = [name for name in scenario.model_fields if name not in ScenarioBase.model_fields]
+        text += "\n" + markdown(scenario, title=title, fields=own, suffix=f" ({', '.join(kinds[scenario])})")
+    return text
 
 
 def devices_reference() -> str:

@@ -26,9 +26,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from neurosim.config.base import _section_at, config_errors, key_path, read_yaml, set_key
+from neurosim.config.base import _section_at, config_errors, key_path, problems, read_yaml, set_key
 from neurosim.errors import ConfigError
-from neurosim.config.scenario import Scenario, SweepConfig, scenario_from_dict
+from neurosim.config.scenario import (SCENARIO_SCHEMA, NetworkScenario, Scenario, SweepConfig, scenario_class,
+                                      scenario_from_dict)
 
 # pydantic error types meaning "this value has the wrong type", whatever the other keys hold
 _TYPE_ERRORS = re.compile(r"(_type|_parsing|literal_error|model_attributes_type)$")
@@ -76,12 +77,12 @@ def parse_grid_argument(text: str) -> Axis:
     return Axis(path, tuple(values), source)
 
 
-def check_axis(axis: Axis) -> None:
-    """The key path names a scenario field (not a section, not ``sweep``); the values are a non-empty list of distinct values."""
+def check_axis(axis: Axis, model: type[BaseModel]) -> None:
+    """The key path names a field of the scenario class ``model`` (not a section, not ``sweep``);
+    the values are a non-empty list of distinct values."""
     parts = axis.key.split(".")
     if parts[0] == "sweep":
         raise grid_error(axis.source, axis.key, "the sweep section itself cannot be swept")
-    model: type[BaseModel] = Scenario
     for depth, part in enumerate(parts):
         if part not in model.model_fields:
             where = ".".join(parts[:depth]) or "the top level"
@@ -138,14 +139,15 @@ def axes_of(scenario_file: str | Path, arguments: tuple[str, ...], seeds: int | 
     for text in arguments:
         axis = parse_grid_argument(text)
         axes[axis.key] = axis
+    model = scenario_class(content) or NetworkScenario  # no kind: every point will say so; check the default's keys
     seeds = seeds if seeds is not None else settings.seeds
     if seeds is not None:
         if "seed" in axes:
             raise grid_error(axes["seed"].source, "seed", "seeds are swept twice: give either a 'seed' axis or --seeds")
-        first = content.get("seed", Scenario.model_fields["seed"].default)
+        first = content.get("seed", model.model_fields["seed"].default)
         axes["seed"] = Axis("seed", tuple(range(first, first + seeds)), f"--seeds {seeds}")
     for axis in axes.values():
-        check_axis(axis)
+        check_axis(axis, model)
     return content, list(axes.values())
 
 
@@ -164,7 +166,7 @@ def expand(scenario_file: str | Path, content: dict, axes: list[Axis]) -> list[P
             set_key(resolved, key, value)
         point = Point(params, point_name(params))
         try:
-            Scenario.model_validate(resolved)
+            SCENARIO_SCHEMA.validate_python(resolved)
         except ValidationError as exc:
             _raise_type_errors(exc, axes, params)
             point.error = str(config_errors(exc, Scenario, f"{scenario_file} with {_describe(params)}"))
@@ -180,13 +182,13 @@ def _describe(params: dict[str, Any]) -> str:
 
 
 def _raise_type_errors(exc: ValidationError, axes: list[Axis], params: dict[str, Any]) -> None:
-    for error in exc.errors():
-        where = key_path(tuple(error["loc"]))
+    for problem in problems(exc, Scenario):
+        where = key_path(problem.loc)
         for axis in axes:
             inside = where == axis.key or where.startswith((axis.key + ".", axis.key + "["))
-            if inside and _TYPE_ERRORS.search(error["type"]):
+            if inside and _TYPE_ERRORS.search(problem.type):
                 value = _value_text(params[axis.key])
-                raise grid_error(axis.source, where, f"value {value}: {error['msg']}")
+                raise grid_error(axis.source, where, f"value {value}: {problem.reason}")
 
 
 def _disambiguate(points: list[Point]) -> None:
