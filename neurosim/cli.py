@@ -188,16 +188,22 @@ def sweep(file: str, grid: tuple[str, ...], seeds: int | None, out: str | None, 
 @click.option("--epochs", type=click.IntRange(min=1), help="Override training.epochs.")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/directed-study", show_default=True,
               help="Folder for table.md, summary.json, mse.png and graph-*.png.")
+@click.option("--devices", "device_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="Run every scenario on this device file too (repeatable): one row per scenario and device file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def directed_study(files: tuple[str, ...], seeds: int, epochs: int | None, out: str, quiet: bool) -> None:
+def directed_study(files: tuple[str, ...], seeds: int, epochs: int | None, out: str, device_files: tuple[str, ...],
+                   quiet: bool) -> None:
     """Train independently seeded models of directed scenarios; write a table and the paper's Figures 1-2."""
     overrides = dict([parse_override(f"training.epochs={epochs}")]) if epochs else {}
     scenarios = []
-    for file in files:  # every file validated before any training
-        scenario = load_scenario(file, overrides)
-        if not is_directed(scenario):
-            raise ConfigError(file, "dynamics.kind", "directed-study needs dynamics.kind deep or asymmetric")
-        scenarios.append((Path(file).stem, scenario))
+    for file in files:  # every file and device file validated before any training
+        for devices in device_files or (None,):
+            label = Path(file).stem + ("" if devices is None else f"@{Path(devices).stem}")
+            chip = {} if devices is None else {"devices": str(Path(devices).resolve())}
+            scenario = load_scenario(file, {**overrides, **chip})
+            if not is_directed(scenario):
+                raise ConfigError(file, "dynamics.kind", "directed-study needs dynamics.kind deep or asymmetric")
+            scenarios.append((label, scenario))
     bar = tqdm(total=seeds * len(scenarios), unit="model", disable=quiet, dynamic_ncols=True)
 
     def on_model(label, k, run):

@@ -13,13 +13,16 @@ from pydantic import Field, field_validator, model_validator
 
 from neurosim.config.base import KeyedValueError, Section
 
-Bank = Literal["state", "u0", "ubeta", "bias", "weights", "delta_w"]
+Bank = Literal["state", "memory", "u0", "ubeta", "activation", "error", "bias", "weights", "delta_w"]
 Cadence = Literal["step", "phase_end", "update", "epoch"]
 
 CADENCES_OF_BANK: dict[str, tuple[str, ...]] = {
     "state": ("step", "phase_end"),
+    "memory": ("phase_end", "update"),
     "u0": ("phase_end", "update"),
     "ubeta": ("phase_end", "update"),
+    "activation": ("phase_end", "update"),
+    "error": ("phase_end", "update"),
     "bias": ("update", "epoch"),
     "weights": ("update", "epoch"),
     "delta_w": ("update",),
@@ -72,14 +75,20 @@ class TraceRecord(Section):
     """One waveform-dump rule: which banks to sample, how often, and for which epochs, batches and examples."""
 
     banks: list[Bank] = Field(min_length=1)
-    """Device banks to record: ``state`` (neuron states s), ``u0`` and ``ubeta`` (the memory
-    cells U0, Uβ), ``bias`` (biases b), ``weights`` (synapse weights W, one block per layer
-    pair), ``delta_w`` (the correction ΔW the update phase applied, before the learning rate)."""
+    """Device banks to record: ``state`` (neuron states s); ``memory`` (every memory cell the
+    datapath declares: EP's U0 and Uβ, written as ``u0`` and ``ubeta``; backprop's
+    ``activation`` and ``error`` δ; DEEP's U0), or one cell by name (``u0``, ``ubeta``,
+    ``activation``, ``error``; a cell the datapath lacks is refused); ``bias`` (biases b;
+    not on a directed graph, whose biases are the bias row of its weights); ``weights``
+    (synapse weights W, one block per layer pair, ``W`` for a directed graph); ``delta_w``
+    (the correction ΔW the update phase applied, before the learning rate)."""
     cadence: Cadence = "phase_end"
     """When to sample: ``step`` after every integration step (state only); ``phase_end`` at
-    the end of the free and weakly-clamped phases (state; U0 after the free, Uβ after the
-    weakly-clamped phase); ``update`` after each update phase (u0, ubeta, bias, weights,
-    delta_w); ``epoch`` after each epoch's test pass, plus once before training (bias, weights)."""
+    the end of every phase but the update (the state, and the memory cell that phase
+    writes: U0 after the free, Uβ after the weakly-clamped phase; backprop's activation
+    after the forward, error after the backward pass); ``update`` after each update phase
+    (memory cells, bias, weights, delta_w); ``epoch`` after each epoch's test pass, plus
+    once before training (bias, weights)."""
     epochs: Any = None
     """Epochs to record (0-based): a list of indices and ``"start:stop[:step]"`` ranges, stop
     excluded, e.g. ``[0, "9:250:10"]``; null for every epoch."""
@@ -87,7 +96,7 @@ class TraceRecord(Section):
     """Training batches of a recorded epoch (0-based), same syntax as ``epochs``; null for
     every batch. Not used with cadence ``epoch``. Test batches are never traced."""
     samples: Any = None
-    """Examples of the batch whose neuron banks (state, u0, ubeta) are recorded, as indices
+    """Examples of the batch whose neuron banks (state, memory cells) are recorded, as indices
     into the batch (same syntax); null for all. Rows past the end of a short last batch
     hold NaN."""
 
@@ -112,7 +121,7 @@ class TraceRecord(Section):
 
 
 def _default_records() -> list[TraceRecord]:
-    return [TraceRecord(banks=["state", "u0", "ubeta"], cadence="phase_end", batches=[0]),
+    return [TraceRecord(banks=["state", "memory"], cadence="phase_end", batches=[0]),
             TraceRecord(banks=["weights"], cadence="epoch")]
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.config.scenario import DirectedConfig, DynamicsConfig
+from neurosim.config.scenario import DirectedConfig, DirectedDynamicsConfig
 from neurosim.learning.directed_dynamics import initial_state, relax, remember
 from neurosim.learning.phases import NO_EVENTS, Events, NonFinite, Phase, UpdateStats, update_stats
 from neurosim.learning.rules import AsymmetricRule, DeepRule, PathIntegral
@@ -47,7 +47,7 @@ class DirectedEP:
     persistent = False
     """Every free phase starts from rest (the paper's): no persistent particles."""
 
-    def __init__(self, network: DirectedNetwork, dynamics: DynamicsConfig, directed: DirectedConfig,
+    def __init__(self, network: DirectedNetwork, dynamics: DirectedDynamicsConfig, directed: DirectedConfig,
                  rule: DeepRule, rate: float, prune_rng: np.random.Generator):
         self.network = network
         self.dynamics = dynamics
@@ -157,7 +157,7 @@ class DirectedEP:
         }
 
 
-def directed_rule(dynamics: DynamicsConfig, directed: DirectedConfig, beta) -> DeepRule:
+def directed_rule(dynamics: DirectedDynamicsConfig, directed: DirectedConfig, beta) -> DeepRule:
     """The rule ``dynamics.kind`` names."""
     rule = DeepRule if dynamics.kind == "deep" else AsymmetricRule
     return rule(beta, directed.l1)

@@ -27,6 +27,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from neurosim.config.base import _section_at, config_errors, key_path, problems, read_yaml, set_key
+from neurosim.devices.spec import resolve_devices
 from neurosim.errors import ConfigError
 from neurosim.config.scenario import (SCENARIO_SCHEMA, NetworkScenario, Scenario, SweepConfig, scenario_class,
                                       scenario_from_dict)
@@ -165,11 +166,16 @@ def expand(scenario_file: str | Path, content: dict, axes: list[Axis]) -> list[P
         for key, value in params.items():
             set_key(resolved, key, value)
         point = Point(params, point_name(params))
-        try:
+        where = f"{scenario_file} with {_describe(params)}"
+        try:  # a device file named by path (in the file or on an axis) is read first, as when loading
+            resolved["devices"] = resolve_devices(resolved.get("devices"), resolved.pop("device_overrides", None),
+                                                  where, base_dir)
             SCENARIO_SCHEMA.validate_python(resolved)
+        except ConfigError as exc:
+            point.error = str(exc)
         except ValidationError as exc:
             _raise_type_errors(exc, axes, params)
-            point.error = str(config_errors(exc, Scenario, f"{scenario_file} with {_describe(params)}"))
+            point.error = str(config_errors(exc, Scenario, where))
         else:
             point.scenario = scenario_from_dict(resolved, scenario_file, base_dir)
         points.append(point)
