@@ -20,7 +20,7 @@ import numpy as np
 
 from neurosim.devices.energy import ACTIONS
 from neurosim.errors import NeurosimError
-from neurosim.observe.ledger import INFERENCE
+from neurosim.runfile.layout import INFERENCE
 
 CSV_COLUMNS = ["run", "datapath", "phase", "device", "action", "count", "count_per_example", "bits",
                "bits_moved", "pJ_each", "energy_pJ", "energy_per_example_pJ", "source"]

@@ -30,13 +30,11 @@ each is the identity when ideal, so the ideal chip computes exactly the float fi
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
 
 import numpy as np
 
 from neurosim.models.directed import DirectedNetwork
-
-Kind = Literal["deep", "asymmetric"]
+from neurosim.models.graph import Kind
 
 
 def vector_field(kind: Kind, model: DirectedNetwork, u: np.ndarray, beta: float = 0.0,

@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+
 if TYPE_CHECKING:
     from neurosim.observe.observer import Observer
 
-INFERENCE = "inference"
-"""Name under which test-set evaluation is counted and reported."""
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,12 @@ sparsities (93.75 % = 45/48, 95.83 % = 46/48, 62.50 % = 30/48).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+
+Kind = Literal["deep", "asymmetric"]
+"""The directed dynamics: DEEP's field (eq. 1) or asymmetric vector-field EP's."""
 
 
 

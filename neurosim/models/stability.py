@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.learning.directed_dynamics import Kind
+from neurosim.models.graph import Kind
 from neurosim.devices.directed_synapses import DirectedSynapseBank
 
 

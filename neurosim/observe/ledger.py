@@ -53,7 +53,7 @@ import numpy as np
 
 from neurosim.devices.energy import ACTION_POINT, ACTIONS
 from neurosim.devices.spec import DeviceSpec
-from neurosim.learning.phases import INFERENCE
+from neurosim.runfile.layout import INFERENCE
 from neurosim.models.directed import DirectedNetwork
 from neurosim.models.topology import Topology
 from neurosim.observe.observer import Observer

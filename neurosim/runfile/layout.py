@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+INFERENCE = "inference"
+"""Phase name under which test-set evaluation is counted and reported (``/ledger``)."""
+
 PHASES = ("free", "weakly-clamped", "forward", "backward")
 """Phase codes stored in trace ``phase`` coordinates: the index of the phase's name."""
 
