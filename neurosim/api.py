@@ -80,8 +80,8 @@ class Simulation:
     def train(self, epochs: int | None = None, *, max_batches: int | None = None,
               observers: Sequence[Observer] = (), out: str | Path | None = None) -> list[EpochRecord]:
         """Train ``epochs`` more epochs (default ``training.epochs``), continuing from the
-        current state; ``observers`` see every event; ``out`` also writes a run file (never an
-        existing one's name: it is replaced). Returns the new epochs' records."""
+        current state; ``observers`` see every event; ``out`` also writes a run file of these
+        epochs (a file already at that path is replaced). Returns the new epochs' records."""
         first = len(self.run.epochs)
         if out is None:
             train_run(self.run, epochs=epochs, max_batches=max_batches, observers=observers)

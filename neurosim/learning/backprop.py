@@ -43,6 +43,8 @@ class Backpropagation:
     """Forward → backward → update on a :class:`Network` whose layer pairs form a feed-forward DAG."""
 
     datapath = "bp"
+    kind = "hopfield"
+    """The neuron dynamics: the Hopfield network's leaky integrators."""
     phases = (Phase("forward", integrates=False, cell="activation"), Phase("backward", integrates=False, cell="error"),
               Phase("update", integrates=False))
     inference = "forward"

@@ -55,6 +55,7 @@ class DirectedEP:
         self.rule = rule
         self.rate = rate
         self.kind = dynamics.kind
+        """The neuron dynamics: ``deep`` or ``asymmetric``."""
         self.prune_rng = prune_rng
         self.phases = (Phase("free", integrates=True, cell="u0"),
                        Phase("weakly-clamped", integrates=True, cell=None if self.kind == "deep" else "ubeta"),

@@ -25,6 +25,8 @@ class EquilibriumPropagation:
     """
 
     datapath = "ep"
+    kind = "hopfield"
+    """The neuron dynamics: the Hopfield network's leaky integrators."""
     phases = (Phase("free", integrates=True, cell="u0"), Phase("weakly-clamped", integrates=True, cell="ubeta"),
               Phase("update", integrates=False))
     inference = "free"

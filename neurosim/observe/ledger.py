@@ -220,7 +220,7 @@ class Ledger(Observer):
     def on_start(self, run) -> None:
         controller, model = run.controller, run.model
         self.datapath = controller.datapath
-        self.dynamics = run.scenario.dynamics.kind
+        self.dynamics = controller.kind
         self.phases = [phase.name for phase in controller.phases]
         self.counts = {phase: action_vector() for phase in [*self.phases, INFERENCE]}
         self._pending = {phase: action_vector() for phase in self.phases}
