@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from conftest import random_network
+from conftest import DEFAULT, DEVICES, network_scenario, on_levels, quantisers, random_network, with_changes
 from neurosim.learning.backprop import Backpropagation
 from neurosim.data.datasets import load_embedded
-from neurosim.devices.spec import DeviceSpec, Quantisers, load_devices
+from neurosim.devices.spec import Quantisers, load_devices
 from neurosim.errors import ConfigError
 from neurosim.config.scenario import scenario_from_dict
 from neurosim.models.topology import Topology, layer_skipping, layered
@@ -26,6 +24,13 @@ def cost(network, x, target):
         u = u + sum(acts[a] @ w for (a, bb), w in network.synapses.weights.items() if bb == b)
         acts[b] = np.clip(u, 0, 1)
     return 0.5 * np.mean(np.sum((acts[topo.output_layer] - target) ** 2, axis=1))
+
+
+def bp_scenario(**changes) -> dict:
+    """Backprop on embedded digits the test loads itself (no data section), at the
+    default dynamics (which backprop does not use), 20 examples a batch, rate 0.1."""
+    base = network_scenario(datapath="bp", data=DEFAULT, dynamics=DEFAULT, **{"training.learning_rate": 0.1})
+    return with_changes(base, changes)
 
 
 @pytest.mark.parametrize("topology", [
@@ -68,16 +73,13 @@ def test_backprop_refuses_intralayer_cycles():
         Backpropagation(network, {p: 1.0 for p in network.topology.pairs}, np.ones(network.topology.n_state))
 
 
+@pytest.mark.slow
 def test_backprop_training_reduces_test_error():
     """Measured: 51 % → 37 % test error over 3 epochs of 1,000 examples (chance is 90 %).
 
     Slower than EP here: the hard sigmoid's ρ' = 0 outside [0, 1] silences saturated units.
     """
-    scenario = scenario_from_dict({
-        "seed": 3, "datapath": "bp",
-        "topology": {"sizes": [784, 64, 10]},
-        "training": {"epochs": 3, "batch_size": 20, "learning_rate": 0.1},
-    })
+    scenario = scenario_from_dict(bp_scenario(seed=3, **{"topology.sizes": [784, 64, 10], "training.epochs": 3}))
     run = train(scenario, load_embedded(train_size=1000, test_size=200))
     errors = [e.test_error for e in run.epochs]
     assert errors[-1] < 0.45 and errors[-1] < errors[0] - 0.08, errors
@@ -111,10 +113,6 @@ def reference_pass(network, quantisers, x, target):
     return u, stored, delta
 
 
-def _quantised(spec: dict, seed: int = 0) -> Quantisers:
-    return Quantisers.build(DeviceSpec.model_validate(spec), seed)
-
-
 def _network_and_controller(topology, quantisers, seed=7):
     rng = np.random.default_rng(seed)
     network = random_network(topology, rng, scale=0.6, bias=0.4)
@@ -126,8 +124,8 @@ def _network_and_controller(topology, quantisers, seed=7):
 
 @pytest.mark.parametrize("topology", [layered([5, 4, 4, 3]), SKIP_DAG], ids=["layered", "skip DAG"])
 def test_ideal_devices_make_backprop_the_float_algorithm_bit_for_bit(topology):
-    network, ctl, x, target = _network_and_controller(topology, Quantisers.build(load_devices(
-        Path(__file__).parent.parent / "devices" / "ideal.yaml"), 0))
+    ideal = Quantisers.build(load_devices(DEVICES / "ideal.yaml"), 0)
+    network, ctl, x, target = _network_and_controller(topology, ideal)
     ctl.forward_phase(x)
     ctl.backward_phase(target)
     u, stored, delta = reference_pass(network, Quantisers.ideal(), x, target)
@@ -139,10 +137,9 @@ def test_ideal_devices_make_backprop_the_float_algorithm_bit_for_bit(topology):
 
 def test_backprop_with_an_ideal_device_file_trains_like_no_device_file():
     data = load_embedded(train_size=200, test_size=40)
-    runs = [train(scenario_from_dict({"seed": 4, "datapath": "bp", "topology": {"sizes": [784, 20, 10]},
-                                      "training": {"epochs": 1, "learning_rate": 0.1}, **devices},
-                                     None, Path(__file__).parent.parent / "devices"), data)
-            for devices in ({}, {"devices": "ideal.yaml"})]
+    runs = [train(scenario_from_dict(bp_scenario(seed=4, devices=devices, **{"topology.sizes": [784, 20, 10]}),
+                                     None, DEVICES), data)
+            for devices in (DEFAULT, "ideal.yaml")]
     for pair, w in runs[0].model.synapses.weights.items():
         assert np.array_equal(w, runs[1].model.synapses.weights[pair])
     assert np.array_equal(runs[0].model.neurons.bias, runs[1].model.neurons.bias)
@@ -153,10 +150,6 @@ BP_POINTS = {"synapse": {"activation": {"bits": 3}},
                         "error": {"bits": 5, "range": [-0.5, 0.5]}}}
 
 
-def on_levels(values, quantiser):
-    return np.isin(values, quantiser.levels().astype(values.dtype))
-
-
 @pytest.mark.parametrize("rounding", ["nearest", "stochastic"])
 @pytest.mark.parametrize("topology", [layered([5, 4, 4, 3]), SKIP_DAG], ids=["layered", "skip DAG"])
 def test_quantised_backprop_stores_every_signal_on_its_levels(topology, rounding):
@@ -164,7 +157,7 @@ def test_quantised_backprop_stores_every_signal_on_its_levels(topology, rounding
     to the equations with the same quantisers applied (stochastic: the same draws, from
     quantisers built with the same seed); the input pair's ΔW uses the DAC's inputs."""
     spec = {d: {p: dict(v, rounding=rounding) for p, v in points.items()} for d, points in BP_POINTS.items()}
-    network, ctl, x, target = _network_and_controller(topology, _quantised(spec))
+    network, ctl, x, target = _network_and_controller(topology, quantisers(spec))
     ctl.forward_phase(x)
     ctl.backward_phase(target)
     q = network.neurons.q
@@ -172,7 +165,7 @@ def test_quantised_backprop_stores_every_signal_on_its_levels(topology, rounding
     assert on_levels(network.neurons.cells["activation"], q.memory).all()
     assert on_levels(network.neurons.cells["error"], q.error).all()
     assert len(np.unique(network.neurons.cells["error"])) >= 4, "test premise: δ takes several levels"
-    reference = _quantised(spec)
+    reference = quantisers(spec)
     u, stored, delta = reference_pass(network, reference, x, target)
     for layer, sl in network.neurons.slices.items():
         np.testing.assert_array_equal(network.neurons.s[:, sl], u[layer])
@@ -187,6 +180,7 @@ def test_quantised_backprop_stores_every_signal_on_its_levels(topology, rounding
     np.testing.assert_allclose(grads[first], expected, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.slow
 def test_a_4_bit_error_cell_trains_like_float_with_stochastic_rounding_not_nearest():
     """784-64-64-10, 3 epochs of 1,000 examples, only the error cell quantised (4 bits on
     [−1, 1)). Measured test error: float 16.0 %, stochastic 16.5 %, nearest 21.5 % (hidden
@@ -195,10 +189,9 @@ def test_a_4_bit_error_cell_trains_like_float_with_stochastic_rounding_not_neare
     data = load_embedded(train_size=1000, test_size=200)
 
     def final_error(rounding):
-        content = {"seed": 3, "datapath": "bp", "topology": {"sizes": [784, 64, 64, 10]},
-                   "training": {"epochs": 3, "batch_size": 20, "learning_rate": 0.1}}
-        if rounding:
-            content["devices"] = {"neuron": {"error": {"bits": 4, "range": [-1.0, 1.0], "rounding": rounding}}}
+        error_cell = {"neuron": {"error": {"bits": 4, "range": [-1.0, 1.0], "rounding": rounding}}}
+        devices = error_cell if rounding else DEFAULT
+        content = bp_scenario(seed=3, devices=devices, **{"topology.sizes": [784, 64, 64, 10], "training.epochs": 3})
         return train(scenario_from_dict(content), data).epochs[-1].test_error
 
     reference, stochastic, nearest = final_error(None), final_error("stochastic"), final_error("nearest")

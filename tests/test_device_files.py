@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import neurosim
+from conftest import DEFAULT, DEVICES, invoke_cli, network_scenario, quantisers, write_scenario
 from neurosim.data.datasets import load_embedded
 from neurosim.devices.spec import DeviceSpec, Quantisers, load_devices
 from neurosim.devices.neurons import NeuronBank
@@ -19,12 +18,10 @@ from neurosim.config.scenario import load_scenario, scenario_from_dict
 from neurosim.models.topology import layered
 from neurosim.training.loop import train
 
-ROOT = Path(__file__).parent.parent
-
 
 @pytest.mark.parametrize("name", ["ideal", "analog-8bit", "analog-4bit", "analog-4bit-stochastic"])
 def test_shipped_device_files_are_valid(name):
-    spec = load_devices(ROOT / "devices" / f"{name}.yaml")
+    spec = load_devices(DEVICES / f"{name}.yaml")
     assert spec.name == name and spec.ideal == (name == "ideal")
 
 
@@ -44,8 +41,9 @@ def test_invalid_device_files_name_file_and_key(tmp_path, text, key, reason):
 
 
 def test_scenario_device_file_and_overrides(tmp_path):
-    (tmp_path / "s.yaml").write_text("topology: {sizes: [4, 3, 2]}\ndevices: ../devs/d.yaml\n"
-                                     "device_overrides: {synapse.weight.bits: 3, neuron: {state: {rounding: truncate}}}\n")
+    write_scenario(tmp_path, "topology: {sizes: [4, 3, 2]}\ndevices: ../devs/d.yaml\n"
+                             "device_overrides: {synapse.weight.bits: 3, neuron: {state: {rounding: truncate}}}\n",
+                   "s.yaml")
     (tmp_path.parent / "devs").mkdir(exist_ok=True)
     (tmp_path.parent / "devs" / "d.yaml").write_text("synapse: {weight: {bits: 6}}\nneuron: {state: {bits: 5}}\n")
     scenario = load_scenario(tmp_path / "s.yaml")
@@ -53,10 +51,6 @@ def test_scenario_device_file_and_overrides(tmp_path):
     assert scenario.devices.neuron.state.bits == 5 and scenario.devices.neuron.state.rounding == "truncate"
     with pytest.raises(ConfigError, match=r"s.yaml: device_overrides.synapse.weight.bitz: unknown key"):
         load_scenario(tmp_path / "s.yaml", {"device_overrides.synapse.weight.bitz": 3})
-
-
-def _quantisers(spec: dict, seed: int = 0) -> Quantisers:
-    return Quantisers.build(DeviceSpec.model_validate(spec), seed)
 
 
 def _bank(bits: int, rounding: str, seed: int = 0) -> SynapseBank:
@@ -98,15 +92,13 @@ def small_data():
     return load_embedded(train_size=400, test_size=200)
 
 
-def _scenario(devices=None, overrides=None, **training):
-    content = {"seed": 2, "topology": {"sizes": [784, 40, 10]},
-               "dynamics": {"beta": 0.5, "t_free": 20, "t_clamped": 5},
-               "training": {"epochs": 2, "learning_rate": [0.1, 0.05], **training}}
-    if devices:
-        content["devices"] = devices
-    if overrides:
-        content["device_overrides"] = overrides
-    return scenario_from_dict(content, None, ROOT / "devices")
+def _scenario(devices=DEFAULT, overrides=DEFAULT, **training):
+    """784-40-10, 2 epochs at β = 0.5 on the ``small_data`` fixture's digits (no data section)."""
+    content = network_scenario(seed=2, data=DEFAULT, devices=devices, device_overrides=overrides,
+                               dynamics={"beta": 0.5, "t_free": 20, "t_clamped": 5},
+                               training={"epochs": 2, "learning_rate": [0.1, 0.05], **training},
+                               **{"topology.sizes": [784, 40, 10]})
+    return scenario_from_dict(content, None, DEVICES)
 
 
 def test_ideal_device_file_reproduces_the_float_simulation_exactly(small_data):
@@ -131,15 +123,10 @@ def test_16_bits_train_like_float_and_2_bit_weights_do_not(small_data):
 
 
 def test_bitdepth_command_writes_tables_and_plot(tmp_path):
-    from click.testing import CliRunner
-
-    from neurosim.cli import cli
-
-    scenario = tmp_path / "s.yaml"
-    scenario.write_text("seed: 1\ndata: {train_size: 100, test_size: 40}\ntopology: {sizes: [784, 20, 10]}\n"
-                        "dynamics: {t_free: 10, t_clamped: 4}\ntraining: {epochs: 1}\n")
-    result = CliRunner().invoke(cli, ["bitdepth", str(scenario), "--bits", "2,16", "--rounding", "nearest",
-                                      "--out", str(tmp_path / "out")])
+    scenario = write_scenario(tmp_path, network_scenario(
+        seed=1, data={"train_size": 100, "test_size": 40}, dynamics={"t_free": 10, "t_clamped": 4},
+        **{"topology.sizes": [784, 20, 10], "training.learning_rate": DEFAULT}), "s.yaml")
+    result = invoke_cli("bitdepth", scenario, "--bits", "2,16", "--rounding", "nearest", "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
     rows = (tmp_path / "out" / "bitdepth.csv").read_text().splitlines()
     assert rows[0].startswith("signal,rounding,bits,test_error") and len(rows) == 1 + 3
@@ -193,13 +180,8 @@ def test_run_file_has_no_lost_fraction_with_ideal_weights(tmp_path, small_data):
 
 
 def test_bitdepth_refuses_the_error_cell_on_an_ep_scenario(tmp_path):
-    from click.testing import CliRunner
-
-    from neurosim.cli import cli
-
-    scenario = tmp_path / "s.yaml"
-    scenario.write_text("topology: {sizes: [784, 20, 10]}\n")
-    result = CliRunner().invoke(cli, ["bitdepth", str(scenario), "--signal", "errors", "--out", str(tmp_path / "o")])
+    scenario = write_scenario(tmp_path, "topology: {sizes: [784, 20, 10]}\n", "s.yaml")  # an EP scenario: no error cell
+    result = invoke_cli("bitdepth", scenario, "--signal", "errors", "--out", tmp_path / "o")
     assert isinstance(result.exception, ConfigError) and result.exception.key_path == "datapath"
     assert "error cell" in result.exception.reason and not (tmp_path / "o").exists()
 
@@ -213,11 +195,11 @@ def test_fused_neuron_step_is_adc_then_integrate_then_state_then_dac(rounding, s
     spec = {"synapse": {"activation": {"bits": 3, "rounding": rounding}},
             "neuron": {"current": {"bits": 5, "rounding": rounding}, "state": {"bits": 4, "rounding": rounding}}}
     topology = layered([3, 6, 4])
-    bank = NeuronBank(topology.state_slices(), np.float64, _quantisers(spec))
+    bank = NeuronBank(topology.state_slices(), np.float64, quantisers(spec))
     rng = np.random.default_rng(4)
     start, current = rng.uniform(0, 1, (5, 10)), rng.normal(0, 2, (5, 10))
     target, epsilon, nudge = rng.uniform(0, 1, (5, 4)), 0.3, 0.8
-    reference = _quantisers(spec)
+    reference = quantisers(spec)
     bank.load(start)
     s = reference.state(start)
     reference.activation(s)  # load() drives the DAC once

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import random_network
+from conftest import DEFAULT, network_scenario, random_network
 from neurosim.learning.backprop import Backpropagation
 from neurosim.learning.ep import EquilibriumPropagation
 from neurosim.devices.spec import DeviceSpec
@@ -145,10 +145,9 @@ def test_bp_counts_equal_hand_derived_formulas(topology, forward_drivers, backwa
 
 
 def test_test_set_evaluation_is_counted_as_inference_not_training(tmp_path):
-    scenario = scenario_from_dict({
-        "seed": 3, "data": {"source": "embedded", "train_size": 60, "test_size": 30},
-        "topology": {"kind": "layered", "sizes": [784, 6, 10]},
-        "dynamics": {"t_free": 5, "t_clamped": 2}, "training": {"epochs": 2, "batch_size": 20}})
+    scenario = scenario_from_dict(network_scenario(seed=3, **{
+        "data.train_size": 60, "data.test_size": 30, "topology.sizes": [784, 6, 10],
+        "training.epochs": 2, "training.learning_rate": DEFAULT}))
     with recording(tmp_path / "r.h5", scenario) as observers:
         train(scenario, load_dataset(scenario.data), observers=observers)
     ledger = observers[0]

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from conftest import DEFAULT, SCENARIOS, network_scenario
 from neurosim.learning.ep import EquilibriumPropagation
 from neurosim.learning.phases import NO_EVENTS, Events
 from neurosim.data.datasets import load_embedded
 from neurosim.errors import SimulationDiverged
 from neurosim.config.scenario import load_scenario, scenario_from_dict
 from neurosim.training.loop import train
-
-SCENARIOS = Path(__file__).parent.parent / "scenarios"
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +20,11 @@ def small_data():
 
 
 def tiny_scenario(**training):
-    return scenario_from_dict({
-        "seed": 4,
-        "topology": {"sizes": [784, 30, 10]},
-        "dynamics": {"t_free": 15, "t_clamped": 4},
-        "training": {"epochs": 2, "batch_size": 20, "learning_rate": [0.1, 0.05], **training},
-    })
+    """784-30-10, 2 epochs, per-layer rates; ``training`` changes that section. The data
+    are the ``small_data`` fixture's (no data section)."""
+    return scenario_from_dict(network_scenario(
+        seed=4, data=DEFAULT, dynamics={"t_free": 15, "t_clamped": 4},
+        training={"epochs": 2, "learning_rate": [0.1, 0.05], **training}, **{"topology.sizes": [784, 30, 10]}))
 
 
 def test_second_epoch_free_phase_starts_from_first_epoch_equilibrium(small_data, monkeypatch):
