@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from conftest import SCENARIOS, directed_scenario, run_cli
 from neurosim.config.scenario import scenario_from_dict
 from neurosim.devices.directed_synapses import DirectedSynapseBank
 from neurosim.learning.directed_dynamics import relax, vector_field
@@ -187,14 +188,10 @@ def test_pruning_frequencies_follow_eq_3():
 
 
 def logic_scenario(task, seed, kind="deep"):
-    return scenario_from_dict({
-        "name": task, "seed": seed,
-        "topology": {"kind": "complete_directed", "sizes": [2, 5, 1]},
-        "dynamics": {"kind": kind, "epsilon": 0.2, "beta": 0.5, "t_free": 40, "t_clamped": 10,
-                     "random_beta_sign": False},
-        "training": {"epochs": 150, "batch_size": 4, "learning_rate": 0.5, "dtype": "float64"},
-        "directed": {"task": task},
-    })
+    """150 epochs of ``task``, always +β."""
+    return scenario_from_dict(directed_scenario(
+        name=task, seed=seed, dynamics={"kind": kind, "random_beta_sign": False},
+        **{"training.epochs": 150, "directed.task": task}))
 
 
 @pytest.mark.parametrize("task", ["and", "or"])
@@ -213,22 +210,14 @@ def test_training_is_reproducible_from_the_seed():
 
 
 def test_cli_runs_a_directed_scenario_and_a_study(tmp_path, monkeypatch, capsys):
-    import sys
-    from pathlib import Path
-
     import h5py
 
-    from neurosim.cli import main
-
-    scenario = Path(__file__).parent.parent / "scenarios" / "deep-or.yaml"
+    scenario = SCENARIOS / "deep-or.yaml"
     out = tmp_path / "run.h5"
     # tracing is irrelevant here (and the default trace rule still names 'ubeta', which DEEP lacks)
-    monkeypatch.setattr(sys, "argv", ["neurosim", "run", str(scenario), "--epochs", "20", "--out", str(out), "--quiet",
-                                      "--set", "trace.enabled=false"])
-    with pytest.raises(SystemExit) as info:
-        main()
-        raise SystemExit(0)
-    assert info.value.code == 0
+    code, _, err = run_cli(monkeypatch, capsys, "run", scenario, "--epochs", 20, "--out", out, "--quiet",
+                           "--set", "trace.enabled=false")
+    assert code == 0, err
     with h5py.File(out) as f:
         assert f.attrs["status"] == "complete"
         assert f["metrics/epoch/mse"].shape == (20,)
@@ -237,12 +226,9 @@ def test_cli_runs_a_directed_scenario_and_a_study(tmp_path, monkeypatch, capsys)
         assert f["ledger"].attrs["epochs"] == 20
     from neurosim.analysis.report import report
     assert "complete_directed [2, 5, 1], 42 connections" in report([str(out)], "md")
-    monkeypatch.setattr(sys, "argv", ["neurosim", "directed-study", str(scenario), "--seeds", "2", "--epochs", "20",
-                                      "--out", str(tmp_path / "study"), "--quiet"])
-    with pytest.raises(SystemExit) as info:
-        main()
-        raise SystemExit(0)
-    assert info.value.code == 0
+    code, _, err = run_cli(monkeypatch, capsys, "directed-study", scenario, "--seeds", 2, "--epochs", 20,
+                           "--out", tmp_path / "study", "--quiet")
+    assert code == 0, err
     assert (tmp_path / "study" / "table.md").read_text().count("\n") == 3
     assert (tmp_path / "study" / "mse.png").stat().st_size > 0
 

@@ -9,6 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import DEFAULT, SCENARIOS, directed_scenario, on_levels
 from neurosim.config.scenario import scenario_from_dict
 from neurosim.devices.directed_synapses import DirectedSynapseBank
 from neurosim.devices.spec import DeviceSpec, Quantisers
@@ -19,24 +20,17 @@ from neurosim.models.stability import rate_sum_drift, stable_fraction
 from neurosim.studies.directed_study import mse_curve
 from neurosim.training.loop import train
 
-ROOT = Path(__file__).parent.parent
 REFERENCE = Path(__file__).parent / "data" / "directed-float-reference.npz"
 
 
-def reference_scenario(kind: str, task: str, devices=None):
+def reference_scenario(kind: str, task: str, devices=DEFAULT):
     """The runs recorded in REFERENCE: random β signs, batches of 2, ℓ1 and (DEEP) pruning."""
-    content = {
-        "name": f"{kind}-{task}", "seed": 7,
-        "topology": {"kind": "complete_directed", "sizes": [2, 5, 1]},
-        "dynamics": {"kind": kind, "epsilon": 0.2, "beta": 0.5, "t_free": 40, "t_clamped": 10,
-                     "random_beta_sign": True},
-        "training": {"epochs": 40, "batch_size": 2, "learning_rate": 0.5, "dtype": "float64"},
-        "directed": {"task": task, "l1": 0.001, "sparsity": kind == "deep", "sparsity_start": 5,
-                     "threshold": 0.1, "temperature": 0.05},
-    }
-    if devices is not None:
-        content["devices"] = devices
-    return scenario_from_dict(content, "reference.yaml", ROOT / "scenarios")
+    content = directed_scenario(
+        name=f"{kind}-{task}", seed=7, devices=devices,
+        dynamics={"kind": kind, "random_beta_sign": True}, training={"epochs": 40, "batch_size": 2},
+        directed={"task": task, "l1": 0.001, "sparsity": kind == "deep", "sparsity_start": 5,
+                  "threshold": 0.1, "temperature": 0.05})
+    return scenario_from_dict(content, "reference.yaml", SCENARIOS)
 
 
 def record_reference() -> dict[str, np.ndarray]:
@@ -56,7 +50,7 @@ def record_reference() -> dict[str, np.ndarray]:
 def test_ideal_devices_reproduce_the_recorded_float_run_bit_for_bit():
     reference = np.load(REFERENCE)
     for kind, task in (("deep", "xor"), ("asymmetric", "and")):
-        for devices in (None, "../devices/ideal.yaml"):
+        for devices in (DEFAULT, "../devices/ideal.yaml"):
             run = train(reference_scenario(kind, task, devices))
             bank = run.model.synapses
             assert np.array_equal(bank.weights, reference[f"{kind}_weights"]), (kind, devices)
@@ -65,10 +59,6 @@ def test_ideal_devices_reproduce_the_recorded_float_run_bit_for_bit():
             assert np.array_equal([e.sparsity for e in run.epochs], reference[f"{kind}_sparsity"])
             assert all(np.isnan(e.lost_fraction) for e in run.epochs)
     assert reference["deep_sparsity"][-1] > 0  # the recorded DEEP run did prune
-
-
-def on_levels(values: np.ndarray, quantiser) -> bool:
-    return bool(np.isin(values, quantiser.levels()).all())
 
 
 QUANTISED = {
@@ -84,15 +74,15 @@ def test_quantised_training_keeps_stored_values_on_their_levels():
         run = train(reference_scenario(kind, task, QUANTISED))
         model = run.model
         bank, q, graph = model.synapses, model.synapses.q, model.graph
-        assert on_levels(bank.connections[bank.alive[: graph.n]], q.weight)
-        assert on_levels(bank.bias[graph.free], q.bias)
+        assert on_levels(bank.connections[bank.alive[: graph.n]], q.weight).all()
+        assert on_levels(bank.bias[graph.free], q.bias).all()
         assert (bank.weights[~bank.alive] == 0).all()  # removed and absent connections stay exactly 0
         assert (bank.bias[: graph.n_inputs] == 0).all()
         assert np.isfinite([e.lost_fraction for e in run.epochs]).all()
         x = run.dataset.train_x
         u0 = run.controller.free_phase(x, store=False)
-        assert on_levels(u0[:, graph.free], model.neurons.q.state)
-        assert on_levels(remember(model, "u0", u0)[:, graph.free], model.neurons.q.memory)
+        assert on_levels(u0[:, graph.free], model.neurons.q.state).all()
+        assert on_levels(remember(model, "u0", u0)[:, graph.free], model.neurons.q.memory).all()
         assert np.array_equal(remember(model, "u0", u0)[:, : graph.n_inputs], x)  # inputs are not memory cells
         # the diagnostics read the stored (quantised) weights
         assert abs(run.epochs[-1].rate_sum_drift) < 1e-12

@@ -5,23 +5,19 @@ from __future__ import annotations
 import h5py
 import pytest
 
+from conftest import DEFAULT, directed_scenario
 from neurosim.config.scenario import scenario_from_dict
 from neurosim.observe.recorder import recording
 from neurosim.training.loop import train
 
 
-def scenario(kind: str, sparsity: bool = False, devices=None):
-    content = {
-        "name": kind, "seed": 3,
-        "topology": {"kind": "complete_directed", "sizes": [2, 5, 1]},
-        "dynamics": {"kind": kind, "epsilon": 0.2, "beta": 0.5, "t_free": 5, "t_clamped": 3},
-        "training": {"epochs": 3, "batch_size": 2, "learning_rate": 0.5, "dtype": "float64"},
-        "directed": {"task": "or", "sparsity": sparsity, "sparsity_start": 0, "threshold": 0.2, "temperature": 0.05},
-        "trace": {"enabled": False},  # the ledger only (the default trace rule still names 'ubeta', which DEEP lacks)
-    }
-    if devices:
-        content["devices"] = devices
-    return scenario_from_dict(content)
+def scenario(kind: str, sparsity: bool = False, devices=DEFAULT):
+    """OR in 3 epochs of batches of 2, M0 = 5 and Mβ = 3 steps (the counts below)."""
+    return scenario_from_dict(directed_scenario(
+        name=kind, seed=3, devices=devices,
+        dynamics={"kind": kind, "t_free": 5, "t_clamped": 3}, training={"epochs": 3, "batch_size": 2},
+        directed={"task": "or", "sparsity": sparsity, "sparsity_start": 0, "threshold": 0.2, "temperature": 0.05},
+        trace={"enabled": False}))  # the ledger only (the default trace rule still names 'ubeta', which DEEP lacks)
 
 
 def ledger_of(tmp_path, s) -> tuple[dict, dict, object]:
