@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
-import yaml
 
 import neurosim
+from conftest import network_scenario, run_cli, run_main, with_changes, write_scenario
 from neurosim.analysis import plots
-from neurosim.cli import main
-from test_cli import run_cli
 
-BASE = {
-    "seed": 3,
-    "data": {"source": "embedded", "train_size": 60, "test_size": 20},
-    "dynamics": {"t_free": 5, "t_clamped": 2},
-    "training": {"epochs": 2, "batch_size": 10, "learning_rate": 0.05},
-}
+
+def scenario(name: str, **changes) -> dict:
+    """2 epochs of 60 digits in batches of 10 on a 784-8-6-10 network: 12 training batches."""
+    return with_changes(network_scenario(name=name, seed=3, **{
+        "data.train_size": 60, "topology.sizes": [784, 8, 6, 10], "training.epochs": 2, "training.batch_size": 10}),
+        changes)
 
 
 @pytest.fixture(scope="module")
@@ -26,22 +22,15 @@ def run_files(tmp_path_factory):
     """A layered run with a step trace and two layer-skipping runs differing in p."""
     root = tmp_path_factory.mktemp("plots")
     specs = {
-        "layered": {"name": "small layered", "topology": {"kind": "layered", "sizes": [784, 8, 6, 10]},
-                    "trace": {"records": [{"banks": ["state"], "cadence": "step", "batches": [0]},
-                                          {"banks": ["weights"], "cadence": "epoch"}]}},
-        "p1": {"name": "p = 1 %", "topology": {"kind": "layer_skipping", "sizes": [784, 8, 6, 10], "p": 0.01}},
-        "p20": {"name": "p = 20 %", "topology": {"kind": "layer_skipping", "sizes": [784, 8, 6, 10], "p": 0.2}},
+        "layered": scenario("small layered", trace={"records": [{"banks": ["state"], "cadence": "step", "batches": [0]},
+                                                                {"banks": ["weights"], "cadence": "epoch"}]}),
+        "p1": scenario("p = 1 %", topology={"kind": "layer_skipping", "p": 0.01}),
+        "p20": scenario("p = 20 %", topology={"kind": "layer_skipping", "p": 0.2}),
     }
     paths = {}
-    for key, spec in specs.items():
-        scenario = root / f"{key}.yaml"
-        scenario.write_text(yaml.safe_dump({**BASE, **spec}))
+    for key, content in specs.items():
         paths[key] = root / f"{key}.h5"
-        sys.argv = ["neurosim", "run", str(scenario), "--out", str(paths[key]), "--quiet"]
-        with pytest.raises(SystemExit) as info:
-            main()
-            raise SystemExit(0)
-        assert info.value.code == 0
+        assert run_main("run", write_scenario(root, content, f"{key}.yaml"), "--out", paths[key], "--quiet") == 0
     return paths
 
 

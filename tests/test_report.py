@@ -8,31 +8,20 @@ import json
 
 import h5py
 import pytest
-import yaml
-from click.testing import CliRunner
 
-from neurosim.cli import cli
+from conftest import invoke_cli, network_scenario, with_changes, write_scenario
 from neurosim.analysis.report import CSV_COLUMNS, ReportError, report
 
-def run_cli(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-BASE = {
-    "seed": 2,
-    "data": {"source": "embedded", "train_size": 40, "test_size": 20},
-    "topology": {"kind": "layered", "sizes": [784, 5, 10]},
-    "dynamics": {"t_free": 6, "t_clamped": 2},
-    "training": {"epochs": 1, "batch_size": 20, "learning_rate": 0.05},
-}
+BASE = network_scenario(seed=2, **{"topology.sizes": [784, 5, 10], "dynamics.t_free": 6})
+"""40 training examples of one epoch, 6 + 2 integration steps each in EP."""
 
 
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory):
     """An EP and a BP run of one network from a single ``compare: [ep, bp]`` scenario."""
     out = tmp_path_factory.mktemp("compare")
-    (out / "s.yaml").write_text(yaml.safe_dump({**BASE, "name": "cmp", "compare": ["ep", "bp"]}))
-    result = run_cli("run", str(out / "s.yaml"), "--out", str(out / "cmp.h5"), "--quiet")
+    scenario = write_scenario(out, with_changes(BASE, name="cmp", compare=["ep", "bp"]), "s.yaml")
+    result = invoke_cli("run", scenario, "--out", out / "cmp.h5", "--quiet")
     assert result.exit_code == 0, result.output
     return out
 
@@ -68,12 +57,11 @@ def test_csv_report_has_the_documented_columns(compared):
 
 
 def test_report_refuses_runs_of_different_networks(compared, tmp_path):
-    (tmp_path / "other.yaml").write_text(yaml.safe_dump({**BASE, "topology": {"kind": "layered",
-                                                                               "sizes": [784, 7, 10]}}))
-    assert run_cli("run", str(tmp_path / "other.yaml"), "--out", str(tmp_path / "o.h5"), "--quiet").exit_code == 0
+    other = write_scenario(tmp_path, with_changes(BASE, **{"topology.sizes": [784, 7, 10]}), "other.yaml")
+    assert invoke_cli("run", other, "--out", tmp_path / "o.h5", "--quiet").exit_code == 0
     with pytest.raises(ReportError, match="different networks.*784, 5, 10.*784, 7, 10"):
         report([compared / "cmp-ep.h5", tmp_path / "o.h5"])
-    result = run_cli("report", str(compared / "cmp-ep.h5"), str(tmp_path / "o.h5"))
+    result = invoke_cli("report", str(compared / "cmp-ep.h5"), str(tmp_path / "o.h5"))
     assert isinstance(result.exception, ReportError) and "different networks" in str(result.exception)
 
 
@@ -86,6 +74,6 @@ def test_report_on_a_missing_or_ledgerless_file_names_it(tmp_path):
 
 
 def test_report_command_writes_a_file(compared, tmp_path):
-    result = run_cli("report", str(compared / "cmp-ep.h5"), "--format", "md", "--out", str(tmp_path / "r.md"))
+    result = invoke_cli("report", str(compared / "cmp-ep.h5"), "--format", "md", "--out", str(tmp_path / "r.md"))
     assert result.exit_code == 0, result.output
     assert "Energy table used" in (tmp_path / "r.md").read_text()

@@ -18,8 +18,8 @@ import dask
 import h5py
 import numpy as np
 import pytest
-import yaml
 
+from conftest import ROOT, SCENARIOS, network_scenario, run_cli, with_changes, write_scenario
 from neurosim.data.datasets import load_dataset
 from neurosim.studies.grid import axes_of, expand
 from neurosim.observe.recorder import recording
@@ -29,22 +29,12 @@ from neurosim.studies.sweep import run_sweep
 import neurosim.studies.sweep_plot
 from neurosim.studies.sweep_summary import write_summary
 from neurosim.training.loop import train
-from test_cli import run_cli
 
-TINY = {
-    "name": "tiny",
-    "seed": 1,
-    "data": {"source": "embedded", "train_size": 40, "test_size": 20},
-    "topology": {"sizes": [784, 8, 10]},
-    "dynamics": {"t_free": 5, "t_clamped": 2},
-    "training": {"epochs": 1, "batch_size": 20, "learning_rate": 0.05},
-}
+TINY = network_scenario(name="tiny", seed=1)
 
 
 def scenario_file(directory: Path, content: dict = TINY) -> Path:
-    path = directory / "tiny.yaml"
-    path.write_text(yaml.safe_dump(content))
-    return path
+    return write_scenario(directory, content, "tiny.yaml")
 
 
 def point_files(directory: Path) -> dict[str, tuple[int, int]]:
@@ -83,8 +73,8 @@ def test_grid_errors_name_the_offending_argument(argument, message, tmp_path, mo
 
 
 def test_grid_from_the_scenario_file_and_the_command_line(tmp_path):
-    content = {**TINY, "sweep": {"grid": {"dynamics.beta": [0.5, 1.0], "topology.sizes": [[784, 8, 10]]},
-                                 "seeds": 3}}
+    content = with_changes(TINY, sweep={"grid": {"dynamics.beta": [0.5, 1.0], "topology.sizes": [[784, 8, 10]]},
+                                        "seeds": 3})
     path = scenario_file(tmp_path, content)
     base, axes = axes_of(path, ("dynamics.beta=0.25", "training.learning_rate=[0.1,0.2],0.05"), None)
     assert "sweep" not in base
@@ -100,14 +90,15 @@ def test_grid_from_the_scenario_file_and_the_command_line(tmp_path):
     assert "sweep" not in first.scenario.to_yaml()
     with pytest.raises(Exception, match="seeds are swept twice"):
         axes_of(path, ("seed=4,5",), None)
-    bad = scenario_file(tmp_path, {**TINY, "sweep": {"grid": {"dynamics.beta": []}}})
+    bad = scenario_file(tmp_path, with_changes(TINY, **{"sweep.grid": {"dynamics.beta": []}}))
     with pytest.raises(Exception, match=r"tiny.yaml: sweep.grid: .*dynamics.beta: an empty list of values"):
         axes_of(bad, (), None)
 
 
 @pytest.fixture(scope="module")
 def cluster_sweep(tmp_path_factory):
-    """A sweep on a real local Dask cluster of 2 processes: 2 good points, 2 invalid, 2 diverging."""
+    """A sweep on a real local Dask cluster of 2 processes: 2 good points, 2 invalid, 2 diverging.
+    Building it takes 6–8 s: the tests that use it are marked slow."""
     directory = tmp_path_factory.mktemp("cluster")
     path = scenario_file(directory)
     base, axes = axes_of(path, ("training.learning_rate=0.05,-1,1.0e+300", "dynamics.beta=0.5,1.0"), None)
@@ -117,6 +108,7 @@ def cluster_sweep(tmp_path_factory):
     return path, directory / "out", manifest
 
 
+@pytest.mark.slow
 def test_cluster_sweep_equals_runs_done_one_by_one(cluster_sweep, tmp_path):
     path, out, manifest = cluster_sweep
     status = {e.name: e.status for e in manifest.entries.values()}
@@ -137,6 +129,7 @@ def test_cluster_sweep_equals_runs_done_one_by_one(cluster_sweep, tmp_path):
                 np.testing.assert_array_equal(swept[key][()], direct[key][()], err_msg=key)
 
 
+@pytest.mark.slow
 def test_invalid_and_failing_points_are_reported_with_their_error(cluster_sweep):
     _, out, manifest = cluster_sweep
     entries = manifest.entries
@@ -152,6 +145,7 @@ def test_invalid_and_failing_points_are_reported_with_their_error(cluster_sweep)
     assert {p["name"]: p["status"] for p in on_disk["points"]} == {e.name: e.status for e in entries.values()}
 
 
+@pytest.mark.slow
 def test_summary_table_rows(cluster_sweep):
     _, out, _ = cluster_sweep
     rows = {row["point"]: row for row in csv_rows(out / "summary.csv")}
@@ -176,7 +170,7 @@ def test_sweep_runs_a_directed_scenario(tmp_path, monkeypatch, capsys):
     in its run file, equal to the same scenario trained directly."""
     from neurosim.studies.directed_study import mse_curve
 
-    path = Path(__file__).parent.parent / "scenarios" / "deep-and.yaml"
+    path = SCENARIOS / "deep-and.yaml"
     out = tmp_path / "out"
     # tracing is irrelevant here (and the default trace rule still names 'ubeta', which DEEP lacks)
     overrides = ("--set", "training.epochs=3", "--set", "trace.enabled=false")
@@ -206,6 +200,7 @@ def drawn_lines(monkeypatch, draw) -> dict[str, tuple[list, list]]:
     return {line.get_label(): (list(line.get_xdata()), list(line.get_ydata())) for line in figure.axes[0].lines}
 
 
+@pytest.mark.slow
 def test_plot_draws_a_sweep_directory(cluster_sweep, tmp_path, monkeypatch, capsys):
     _, out, _ = cluster_sweep
     error = {}
@@ -221,6 +216,7 @@ def test_plot_draws_a_sweep_directory(cluster_sweep, tmp_path, monkeypatch, caps
     assert lines == {f"dynamics.beta={b}": ([0.05], [error[b]]) for b in (0.5, 1.0)}, "default x: the first key"
 
 
+@pytest.mark.slow
 def test_plot_refuses_what_is_not_one_sweep_directory(cluster_sweep, tmp_path, monkeypatch, capsys):
     _, out, _ = cluster_sweep
     run = out / "training.learning_rate=0.05_dynamics.beta=0.5.h5"
@@ -242,6 +238,7 @@ def test_plot_refuses_what_is_not_one_sweep_directory(cluster_sweep, tmp_path, m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"], "nothing written"
 
 
+@pytest.mark.slow
 def test_summary_energy_columns_come_from_the_ledger(cluster_sweep, tmp_path):
     _, out, _ = cluster_sweep
     copy = shutil.copytree(out, tmp_path / "out")
@@ -264,6 +261,7 @@ def test_summary_energy_columns_come_from_the_ledger(cluster_sweep, tmp_path):
                         == attrs["energy_per_example_pJ"])
 
 
+@pytest.mark.slow
 def test_a_point_whose_worker_dies_is_retried_then_reported(tmp_path, monkeypatch, capsys):
     """beta=0.5 kills its worker process every time it starts, beta=0.75 the first time; beta=1.0 runs normally.
 
@@ -312,14 +310,13 @@ GRID = ("--grid", "dynamics.beta=0.5,0.75,1.0", "--seeds", "4")
 def sweep_until_first_point(tmp_path: Path) -> tuple[Path, Path, subprocess.Popen]:
     """Start a 12-point sweep in its own process group and return (scenario, out, child) as
     soon as its first point file exists."""
-    heavier = {**TINY, "data": {"source": "embedded", "train_size": 200, "test_size": 100},
-               "dynamics": {"t_free": 30, "t_clamped": 4}}
+    heavier = with_changes(TINY, data={"train_size": 200, "test_size": 100}, dynamics={"t_free": 30, "t_clamped": 4})
     path = scenario_file(tmp_path, heavier)
     out = tmp_path / "out"
     command = [sys.executable, "-m", "neurosim.cli", "sweep", str(path), *GRID, "--workers", "2",
                "--out", str(out), "--quiet"]
     child = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             cwd=Path(__file__).parent.parent, text=True)
+                             cwd=ROOT, text=True)
     deadline = time.monotonic() + 60
     while not point_files(out) and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.01)

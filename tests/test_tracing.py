@@ -15,7 +15,7 @@ import yaml
 
 import neurosim
 import neurosim.runfile.read
-from neurosim.cli import main
+from conftest import network_scenario, run_cli, with_changes, write_scenario
 from neurosim.data.datasets import load_dataset
 from neurosim.observe.observer import Observer
 from neurosim.observe.recorder import recording
@@ -31,15 +31,14 @@ EVERYTHING = [
     {"banks": ["bias", "weights"], "cadence": "epoch", "epochs": ["1:"]},
 ]
 
-SMALL = {
-    "name": "trace test",
-    "seed": 5,
-    "data": {"source": "embedded", "train_size": 50, "test_size": 20},
-    "topology": {"kind": "layer_skipping", "sizes": [784, 7, 6, 10], "n": 30},
-    "dynamics": {"t_free": 6, "t_clamped": 3},
-    "training": {"epochs": 2, "batch_size": 10, "learning_rate": [0.2, 0.1, 0.05], "dtype": "float64"},
-    "trace": {"records": EVERYTHING},
-}
+def traced_scenario(**changes) -> dict:
+    """A float64 run of 2 epochs of 50 digits in batches of 10, 6 free and 3 weakly-clamped steps."""
+    return with_changes(network_scenario(name="trace test", seed=5, dynamics={"t_free": 6, "t_clamped": 3}, **{
+        "data.train_size": 50, "training": {"epochs": 2, "batch_size": 10, "dtype": "float64"}}), changes)
+
+
+SMALL = traced_scenario(topology={"kind": "layer_skipping", "sizes": [784, 7, 6, 10], "n": 30},
+                        trace={"records": EVERYTHING}, **{"training.learning_rate": [0.2, 0.1, 0.05]})
 
 
 class Reference(Observer):
@@ -210,13 +209,11 @@ def test_disabled_tracing_writes_no_trace_group(tmp_path):
 
 
 def test_killed_run_leaves_a_readable_partial_file_with_completed_epochs(tmp_path):
-    content = {**SMALL, "data": {"source": "embedded", "train_size": 200, "test_size": 20},
-               "topology": {"kind": "layered", "sizes": [784, 8, 10]},
-               "training": {"epochs": 10_000, "batch_size": 10, "learning_rate": 0.05},
-               "trace": {"records": [{"banks": ["state"], "cadence": "step", "batches": [0], "samples": [0]},
-                                     {"banks": ["weights"], "cadence": "epoch"}]}}
-    scenario_file = tmp_path / "s.yaml"
-    scenario_file.write_text(yaml.safe_dump(content))
+    content = traced_scenario(**{
+        "data.train_size": 200, "training": {"epochs": 10_000, "dtype": "float32"},
+        "trace.records": [{"banks": ["state"], "cadence": "step", "batches": [0], "samples": [0]},
+                          {"banks": ["weights"], "cadence": "epoch"}]})  # 784-8-10 layered, rate 0.05
+    scenario_file = write_scenario(tmp_path, content, "s.yaml")
     out = tmp_path / "run.h5"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-m", "neurosim.cli", "run", str(scenario_file), "--out", str(out),
@@ -263,14 +260,10 @@ BAD_RULES = [
 
 @pytest.mark.parametrize("rules, message", BAD_RULES)
 def test_bad_trace_rules_name_their_key(rules, message, tmp_path, monkeypatch, capsys):
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(dict(SMALL, trace=rules)))
-    for command in (["validate", str(path)], ["run", str(path), "--out", str(tmp_path / "r.h5"), "--quiet"]):
-        monkeypatch.setattr(sys, "argv", ["neurosim", *command])
-        with pytest.raises(SystemExit) as info:
-            main()
-        err = capsys.readouterr().err
-        assert info.value.code == 1 and f"error: {path}: {message}" in err, err
+    path = write_scenario(tmp_path, dict(SMALL, trace=rules), "s.yaml")
+    for command in (["validate", path], ["run", path, "--out", tmp_path / "r.h5", "--quiet"]):
+        code, _, err = run_cli(monkeypatch, capsys, *command)
+        assert code == 1 and f"error: {path}: {message}" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
 
 
