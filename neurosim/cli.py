@@ -9,7 +9,8 @@ import click
 from tqdm import tqdm
 
 from neurosim.studies import bitdepth as bit_depth
-from neurosim.config.scenario import load_scenario, parse_override
+from neurosim.config.base import parse_override
+from neurosim.config.scenario import load_scenario
 from neurosim.errors import ConfigError, NeurosimError
 from neurosim.observe.progress import Progress
 from neurosim.observe.recorder import recording
@@ -155,7 +156,7 @@ def sweep(file: str, grid: tuple[str, ...], seeds: int | None, out: str | None, 
     Re-running the same command skips the complete points and runs the others.
     """
     from neurosim.studies.grid import axes_of, expand
-    from neurosim.config.scenario import set_key
+    from neurosim.config.base import set_key
     from neurosim.studies.sweep import run_sweep
     from neurosim.studies.sweep_summary import write_summary
 

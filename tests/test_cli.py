@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import h5py
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from neurosim.cli import main
+from conftest import run_cli, write_scenario
 
 GOOD = {
     "name": "cli test",
@@ -22,19 +21,8 @@ GOOD = {
 }
 
 
-def run_cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["neurosim", *map(str, args)])
-    with pytest.raises(SystemExit) as info:
-        main()
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return info.value.code, out.out, out.err
-
-
 def write(tmp_path, content, name="scenario.yaml"):
-    path = tmp_path / name
-    path.write_text(content if isinstance(content, str) else yaml.safe_dump(content))
-    return path
+    return write_scenario(tmp_path, content, name)
 
 
 def with_change(key_path, value):

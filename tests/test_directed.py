@@ -214,7 +214,7 @@ def test_cli_runs_a_directed_scenario_and_a_study(tmp_path, monkeypatch, capsys)
 
     scenario = SCENARIOS / "deep-or.yaml"
     out = tmp_path / "run.h5"
-    # tracing is irrelevant here (and the default trace rule still names 'ubeta', which DEEP lacks)
+    # tracing is irrelevant here
     code, _, err = run_cli(monkeypatch, capsys, "run", scenario, "--epochs", 20, "--out", out, "--quiet",
                            "--set", "trace.enabled=false")
     assert code == 0, err

@@ -17,7 +17,7 @@ def scenario(kind: str, sparsity: bool = False, devices=DEFAULT):
         name=kind, seed=3, devices=devices,
         dynamics={"kind": kind, "t_free": 5, "t_clamped": 3}, training={"epochs": 3, "batch_size": 2},
         directed={"task": "or", "sparsity": sparsity, "sparsity_start": 0, "threshold": 0.2, "temperature": 0.05},
-        trace={"enabled": False}))  # the ledger only (the default trace rule still names 'ubeta', which DEEP lacks)
+        trace={"enabled": False}))  # the ledger only
 
 
 def ledger_of(tmp_path, s) -> tuple[dict, dict, object]:

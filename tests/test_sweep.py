@@ -172,7 +172,7 @@ def test_sweep_runs_a_directed_scenario(tmp_path, monkeypatch, capsys):
 
     path = SCENARIOS / "deep-and.yaml"
     out = tmp_path / "out"
-    # tracing is irrelevant here (and the default trace rule still names 'ubeta', which DEEP lacks)
+    # tracing is irrelevant here
     overrides = ("--set", "training.epochs=3", "--set", "trace.enabled=false")
     code, _, err = run_cli(monkeypatch, capsys, "sweep", path, *overrides, "--grid", "seed=0,1",
                            "--workers", 1, "--out", out, "--quiet")

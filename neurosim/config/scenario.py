@@ -21,11 +21,10 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Discriminator, Field, Tag, TypeAdapter, ValidationError, field_validator, model_validator
 
-from neurosim.config.base import (  # noqa: F401 (parse_override, read_yaml, set_key re-exported)
+from neurosim.config.base import (
     KeyedValueError,
     Section,
     config_errors,
-    parse_override,
     read_yaml,
     set_key,
 )

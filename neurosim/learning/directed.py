@@ -81,18 +81,16 @@ class DirectedEP:
     def _relax(self, u: np.ndarray, steps: int, phase: str, events: Events, beta: float = 0.0,
                target: np.ndarray | None = None, path: PathIntegral | None = None) -> np.ndarray:
         model = self.network
-        listeners = events.step_observers
-        on_step = path
-        if listeners:
-            counter = iter(range(steps))
+        counter = iter(range(steps))
 
-            def on_step(previous, current):
-                if path is not None:
-                    path(previous, current)
-                model.neurons.s = current
-                events.step(phase, next(counter), model)
-        end = relax(self.kind, model, u, steps, self.dynamics.epsilon, beta, target, on_step=on_step,
-                    split=self.dynamics.nudge == "split")
+        def reporting(previous, current):  # only when an observer asked for this batch's steps
+            if path is not None:
+                path(previous, current)
+            model.neurons.s = current
+            events.step(phase, next(counter), model)
+
+        end = relax(self.kind, model, u, steps, self.dynamics.epsilon, beta, target,
+                    on_step=reporting if events.step_observers else path, split=self.dynamics.nudge == "split")
         model.neurons.s = end
         return end
 

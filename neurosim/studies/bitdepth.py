@@ -114,7 +114,7 @@ def write_tables(settings: list[Setting], pairs: list[str], signal: str, margin:
         for s in settings:
             writer.writerow([signal, s.rounding, "float" if s.bits is None else s.bits, f"{s.test_error:.4f}",
                              f"{s.train_error:.4f}", f"{s.test_cost:.6g}"] + [f"{v:.4f}" for v in s.lost_fraction])
-    lines = [f"| rounding | bits | test error | train error | test cost | "
+    lines = ["| rounding | bits | test error | train error | test cost | "
              + " | ".join(f"updates lost {p}" for p in pairs) + " |", "|---|---|---|---|---|" + "---|" * len(pairs)]
     for s in settings:
         lost = " | ".join("–" if np.isnan(v) else f"{100 * v:.1f}%" for v in s.lost_fraction)
