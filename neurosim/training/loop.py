@@ -30,12 +30,12 @@ class Particles:
     """Persistent particles: the last free equilibrium of every example, starting its next free phase."""
 
     def __init__(self, n_examples: int, n_state: int, dtype, enabled: bool = True):
-        self.states = np.zeros((n_examples, n_state), dtype=dtype)
-        self.enabled = enabled
+        self.n_state, self.dtype, self.enabled = n_state, dtype, enabled
+        self.states = np.zeros((n_examples, n_state), dtype=dtype) if enabled else None
 
     def start(self, indices: np.ndarray) -> np.ndarray:
         """Initial states for these examples: their stored equilibria (zeros when disabled or new)."""
-        return self.states[indices] if self.enabled else np.zeros((len(indices), self.states.shape[1]), self.states.dtype)
+        return self.states[indices] if self.enabled else np.zeros((len(indices), self.n_state), self.dtype)
 
     def keep(self, indices: np.ndarray, equilibria: np.ndarray | None) -> None:
         """Store the new equilibria (None: the datapath has no persistent state)."""
