@@ -62,6 +62,14 @@ def test_a_memory_cell_the_datapath_lacks_is_refused_before_training(tmp_path):
     assert "trace.records[0].banks[0]" in str(result.exception) and "no memory cell 'ubeta'" in str(result.exception)
 
 
+def test_a_cell_named_beside_memory_is_refused(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text((ROOT / "scenarios" / "quickstart.yaml").read_text() +
+                    "trace: {records: [{banks: [memory], cadence: update}, {banks: [u0], cadence: update}]}\n")
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert "trace.records[1].banks[0]" in str(result.exception) and "recorded twice" in str(result.exception)
+
+
 def test_directed_and_layered_runs_share_loop_observers_ledger_and_recorder(tmp_path):
     counts = {}
 

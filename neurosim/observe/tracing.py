@@ -93,13 +93,16 @@ def plan(config: TraceConfig, batch_size: int, cells: tuple[str, ...] = ("u0", "
         samples = _samples(record.samples, batch_size, f"trace.records[{r}].samples")
         for b, bank in enumerate(record.banks):
             key = f"trace.records[{r}].banks[{b}]"
-            if bank in ("u0", "ubeta", "activation", "error") and bank not in cells:
+            if bank in NEURON_BANKS and bank != "state" and bank not in cells:
                 raise ConfigError(None, key, f"this datapath has no memory cell {bank!r} (its cells: "
                                   f"{', '.join(cells)}; 'memory' names them all)")
             if bank == "bias" and not has_bias:
                 raise ConfigError(None, key, "a directed graph keeps its biases in the bias row of its "
                                   "weights (trace 'weights')")
             for name in (cells if bank == MEMORY else (bank,)):
+                if any(rule.bank == name and rule.cadence == record.cadence for rule in rules):
+                    raise ConfigError(None, key, f"memory cell {name!r} is recorded twice at cadence "
+                                      f"{record.cadence!r} ('memory' includes it)")
                 rules.append(Rule(name, record.cadence, parse_selection(record.epochs, "epochs"),
                                   parse_selection(record.batches, "batches"),
                                   samples if name in NEURON_BANKS else None))
