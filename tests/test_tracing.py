@@ -21,7 +21,7 @@ from neurosim.observe.observer import Observer
 from neurosim.observe.recorder import recording
 from neurosim.config.scenario import scenario_from_dict
 from neurosim.observe.tracing import Tracer
-from neurosim.runfile.layout import partial_path
+from neurosim.runfile.layout import COORDINATE_UNITS, partial_path
 from neurosim.training.loop import train
 
 EVERYTHING = [
@@ -171,9 +171,12 @@ def test_every_dataset_describes_its_units_axes_and_neurons(traced):
             if not isinstance(obj, h5py.Dataset):
                 return
             assert "axes" in obj.attrs and "description" in obj.attrs, name
-            if name.split("/")[-1] in ("epoch", "batch", "phase", "step") or name.startswith("connectivity"):
+            if name.startswith("connectivity"):  # boolean masks: no units
                 return
             assert "units" in obj.attrs, name
+            if name.split("/")[-1] in ("epoch", "batch", "phase", "step"):
+                assert obj.attrs["units"] == COORDINATE_UNITS[name.split("/")[-1]], name
+                return
             if obj.ndim >= 2 and "neuron_layer" in obj.attrs:
                 layers = obj.attrs["neuron_layer"]
                 assert len(layers) == obj.shape[-1]

@@ -27,22 +27,23 @@ from neurosim.config.trace import TraceConfig, parse_selection, selected
 from neurosim.errors import ConfigError
 from neurosim.observe.observer import Observer
 from neurosim.runfile.h5io import append_rows, create_appendable
-from neurosim.runfile.layout import COORDINATES, NEURON_BANKS, PHASES, SYNAPSE_BANKS
+from neurosim.runfile.layout import (COORDINATE_UNITS, COORDINATES, DELTA_W_UNITS, NEURON_BANKS, PHASES,
+                                     STATE_SCALE_UNITS, STATE_UNITS, SYNAPSE_BANKS, WEIGHT_UNITS)
 
 MEMORY = "memory"
 """The bank name that stands for every memory cell the datapath declares."""
 
 BANK_INFO = {
-    "state": ("neuron state s", "dimensionless, in [0, 1] (ρ(s) = s)"),
-    "u0": ("memory cell U0: the state stored at the end of the free phase", "dimensionless, in [0, 1]"),
-    "ubeta": ("memory cell Uβ: the state stored at the end of the weakly-clamped phase", "dimensionless, in [0, 1]"),
+    "state": ("neuron state s (ρ(s) = s)", STATE_UNITS),
+    "u0": ("memory cell U0: the state stored at the end of the free phase", STATE_UNITS),
+    "ubeta": ("memory cell Uβ: the state stored at the end of the weakly-clamped phase", STATE_UNITS),
     "activation": ("memory cell of backprop's forward pass: the activation ρ(u) (input columns excluded)",
-                   "dimensionless, in [0, 1]"),
-    "error": ("memory cell of backprop's backward pass: the error δ = ρ'(u)·∂C/∂ρ(u)", "state units"),
-    "bias": ("neuron bias b", "state units (same as s)"),
-    "weights": ("synapse weight W", "dimensionless (state units per unit activation)"),
+                   STATE_UNITS),
+    "error": ("memory cell of backprop's backward pass: the error δ = ρ'(u)·∂C/∂ρ(u)", STATE_SCALE_UNITS),
+    "bias": ("neuron bias b", STATE_SCALE_UNITS),
+    "weights": ("synapse weight W", WEIGHT_UNITS),
     "delta_w": ("the correction ΔW the update phase applied (EP: ⟨ρ(Uβ_i)ρ(Uβ_j) − ρ(U0_i)ρ(U0_j)⟩/β), "
-                "before the learning rate (W moved by α·ΔW)", "weight units per batch, before α"),
+                "before the learning rate (W moved by α·ΔW)", DELTA_W_UNITS),
 }
 
 CADENCE_INFO = {
@@ -269,7 +270,7 @@ class Tracer(Observer):
                              "coordinates": list(COORDINATES[rule.cadence])})
             for name in COORDINATES[rule.cadence]:
                 ds = create_appendable(rg, name, (), np.int8 if name == "phase" else np.int32,
-                                       description=COORDINATE_INFO[name], axes="event")
+                                       description=COORDINATE_INFO[name], units=COORDINATE_UNITS[name], axes="event")
                 if name == "phase":
                     ds.attrs["phase_names"] = list(PHASES)
             if rule.bank in SYNAPSE_BANKS:
