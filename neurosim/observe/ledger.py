@@ -279,14 +279,32 @@ def write(file: h5py.File, ledger: Ledger) -> None:
     g = file.create_group("ledger")
     rows = ledger.rows()
     text = h5py.string_dtype()
-    for name, values, dtype in [
-        ("phase", [r.phase for r in rows], text), ("device", [r.device for r in rows], text),
-        ("action", [r.action for r in rows], text), ("count", [r.count for r in rows], np.int64),
-        ("bits", [r.bits for r in rows], np.int64), ("bits_moved", [r.bits_moved for r in rows], np.float64),
-        ("pJ_each", [r.pJ_each for r in rows], np.float64), ("energy_pJ", [r.energy_pJ for r in rows], np.float64),
-        ("source", [r.source for r in rows], text),
+    row = "; axis: row (one per phase x device kind x action with a nonzero count)"
+    for name, values, dtype, attrs in [
+        ("phase", [r.phase for r in rows], text,
+         {"description": "phase the actions belong to: a training phase of the datapath, or 'inference' "
+                         "(test-set evaluation)" + row}),
+        ("device", [r.device for r in rows], text,
+         {"description": "device kind that performs the action (input, neuron, synapse)" + row}),
+        ("action", [r.action for r in rows], text,
+         {"description": "the hardware action, as named in the device file's energy table" + row}),
+        ("count", [r.count for r in rows], np.int64,
+         {"description": "actions performed over the whole run" + row, "units": "count"}),
+        ("bits", [r.bits for r in rows], np.int64,
+         {"description": "width of the action's signal: its quantisation point's bit depth, or the float "
+                         "width where the point is ideal" + row, "units": "bits"}),
+        ("bits_moved", [r.bits_moved for r in rows], np.float64,
+         {"description": "count x bits: the bits the row's actions carried over the run" + row, "units": "bits"}),
+        ("pJ_each", [r.pJ_each for r in rows], np.float64,
+         {"description": "energy of one action at that width, from the device file's energy table" + row,
+          "units": "pJ"}),
+        ("energy_pJ", [r.energy_pJ for r in rows], np.float64,
+         {"description": "count x pJ_each: the energy of the row's actions over the run" + row, "units": "pJ"}),
+        ("source", [r.source for r in rows], text,
+         {"description": "where the pJ_each figure comes from (publication, or the assumption made)" + row}),
     ]:
-        g.create_dataset(name, data=np.array(values, dtype=object if dtype is text else dtype), dtype=dtype)
+        ds = g.create_dataset(name, data=np.array(values, dtype=object if dtype is text else dtype), dtype=dtype)
+        ds.attrs.update({**attrs, "axes": "row"})
     training = sum(r.energy_pJ for r in rows if r.phase != INFERENCE)
     inference = sum(r.energy_pJ for r in rows if r.phase == INFERENCE)
     g.attrs.update({
