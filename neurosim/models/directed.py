@@ -11,6 +11,7 @@ from neurosim.devices.neurons import NeuronBank
 from neurosim.devices.spec import Quantisers
 from neurosim.models.graph import DirectedGraph
 from neurosim.models.network import NeuronGroups
+from neurosim.runfile.layout import COUNT, WEIGHT_UNITS
 from neurosim.streams import stream
 
 
@@ -59,20 +60,33 @@ class DirectedNetwork(NeuronGroups):
         return np.repeat(np.arange(3), [g.n_inputs, g.n_hidden, g.n_outputs])
 
     def topology_datasets(self) -> dict[str, tuple[np.ndarray, dict]]:
+        """What the run file's ``/topology`` holds: name → (data, attributes)."""
         g, alive = self.graph, self.synapses.alive
         return {
-            "layer_sizes": (np.array([g.n_inputs, g.n_hidden, g.n_outputs]), {}),
-            "connections": (np.array([int(alive[: g.n].sum())]),
-                            {"description": "directed connections between neurons at the start (biases not counted)"}),
-            "initial_alive": (alive.copy(), {"description": "(N + 1) × N: connection i → j exists; row N is the bias neuron"}),
+            "layer_sizes": (np.array([g.n_inputs, g.n_hidden, g.n_outputs]), {
+                "description": "neurons per group: inputs, hidden, outputs", "axes": "group", "units": COUNT}),
+            "connections": (np.array([int(alive[: g.n].sum())]), {
+                "description": "directed connections between neurons at the start (biases not counted), "
+                               "one entry for the one synapse block W", "axes": "synapse block", "units": COUNT}),
+            "initial_alive": (alive.copy(), {
+                "description": "True where the connection i → j exists at the start (row N: the bias of j)",
+                "axes": "from neuron i (row N: the bias neuron), to neuron j"}),
         }
 
     def topology_attrs(self) -> dict:
         return {"kind": "complete_directed"}
 
     def final_datasets(self) -> dict[str, tuple[np.ndarray, dict]]:
-        axes = {"axes": "from neuron i (row N: bias), to neuron j"}
-        return {"weights": (self.synapses.weights, axes), "alive": (self.synapses.alive, axes)}
+        """The final device state for the run file's ``/final``: path → (data, attributes)."""
+        axes = "from neuron i (row N: the bias neuron), to neuron j"
+        return {
+            "weights": (self.synapses.weights, {
+                "description": "final W[i, j] of the connection i → j (row N: the biases), 0 where removed or absent",
+                "axes": axes, "units": WEIGHT_UNITS}),
+            "alive": (self.synapses.alive, {
+                "description": "True where the connection i → j (row N: the bias of j) is still present at the end",
+                "axes": axes}),
+        }
 
 
 def build_directed(scenario) -> DirectedNetwork:

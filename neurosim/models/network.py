@@ -14,6 +14,7 @@ from neurosim.devices.kernels import rho
 from neurosim.config.scenario import Scenario
 from neurosim.streams import stream
 from neurosim.models.topology import LayerPair, Topology, initial_weights, layer_skipping, layered, pair_name
+from neurosim.runfile.layout import COUNT, STATE_SCALE_UNITS, WEIGHT_UNITS
 
 
 def group_names(n_layers: int) -> dict[str, int]:
@@ -88,10 +89,14 @@ class Network(NeuronGroups):
         """What the run file's ``/topology`` holds: name → (data, attributes)."""
         topo = self.topology
         return {
-            "layer_sizes": (np.array(topo.layer_sizes), {}),
-            "layer_pairs": (np.array([pair_name(p) for p in topo.pairs], dtype=object), {}),
-            "connections": (np.array([topo.connection_count(p) for p in topo.pairs]),
-                            {"description": "connections per layer pair, in layer_pairs order"}),
+            "layer_sizes": (np.array(topo.layer_sizes), {
+                "description": "neurons per layer, input layer first", "axes": "layer", "units": COUNT}),
+            "layer_pairs": (np.array([pair_name(p) for p in topo.pairs], dtype=object), {
+                "description": "names 'a-b' (a ≤ b, 0 the input layer) of the layer pairs holding connections, "
+                               "the order of every per-pair column in the run file", "axes": "layer pair"}),
+            "connections": (np.array([topo.connection_count(p) for p in topo.pairs]), {
+                "description": "connections per layer pair, in layer_pairs order", "axes": "layer pair",
+                "units": COUNT}),
         }
 
     def topology_attrs(self) -> dict:
@@ -99,10 +104,14 @@ class Network(NeuronGroups):
 
     def final_datasets(self) -> dict[str, tuple[np.ndarray, dict]]:
         """The final device state for the run file's ``/final``: path → (data, attributes)."""
-        out = {f"weights/{pair_name(pair)}": (w, {"axes": f"neuron of layer {pair[0]}, neuron of layer {pair[1]}"})
-               for pair, w in self.synapses.weights.items()}
-        out["biases"] = (self.neurons.bias, {"axes": "non-input neuron (hidden layers, then output)",
-                                             "layer_sizes": self.topology.layer_sizes[1:]})
+        out = {f"weights/{pair_name(pair)}": (w, {
+            "description": f"final weights W of layer pair {pair_name(pair)}, 0 where no connection",
+            "axes": f"neuron of layer {pair[0]}, neuron of layer {pair[1]}", "units": WEIGHT_UNITS})
+            for pair, w in self.synapses.weights.items()}
+        out["biases"] = (self.neurons.bias, {
+            "description": "final biases b of the non-input neurons, hidden layers then output",
+            "axes": "non-input neuron (hidden layers, then output)", "units": STATE_SCALE_UNITS,
+            "layer_sizes": self.topology.layer_sizes[1:]})
         return out
 
     def energy(self, x: np.ndarray, s: np.ndarray) -> np.ndarray:
