@@ -33,7 +33,8 @@ import numpy as np
 
 from neurosim.devices.kernels import rho, rho_prime
 from neurosim.errors import ConfigError
-from neurosim.learning.phases import NO_EVENTS, Events, Phase, UpdateStats, check_finite, update_stats
+from neurosim.learning.phases import (NO_EVENTS, Events, Phase, UpdateStats, check_finite, finite,
+                                      unchecked, update_stats)
 from neurosim.learning.rules import BackpropRule
 from neurosim.models.network import Network
 from neurosim.models.topology import LayerPair, pair_name
@@ -60,7 +61,8 @@ class Backpropagation:
         self.network = network
         self.rule = BackpropRule()
         self.rates = rates
-        self.bias_rates = bias_rates.astype(network.neurons.dtype)
+        with unchecked():  # a rate beyond the dtype's range is inf: the first update diverges
+            self.bias_rates = bias_rates.astype(network.neurons.dtype)
         self.pairs = topology.pairs
         self.connections = network.connections
         self.layers = range(1, topology.n_layers)
@@ -82,15 +84,16 @@ class Backpropagation:
             sl = neurons.slices[b]
             ub = np.empty((len(x), sl.stop - sl.start), dtype=neurons.dtype)
             ub[...] = neurons.bias[sl]
-            for a, bb in self.pairs:
-                if bb == b:
-                    ub += sent[a] @ synapses.weights[(a, b)]
+            with finite("forward", f"current u of layer {b}"):
+                for a, bb in self.pairs:
+                    if bb == b:
+                        ub += sent[a] @ synapses.weights[(a, b)]
             u[:, sl] = ub = q.current(ub)
+            check_finite(ub, "forward", f"current u of layer {b}")
             activation[:, sl] = stored = q.memory(rho(ub))
             if b != self.layers[-1]:  # the output layer drives no synapse forwards
                 sent[b] = neurons.send(stored)
         neurons.s = u
-        check_finite(u, "forward", "neuron state")
         events.phase_end("forward", 0, len(x), self.network)
         return activation[:, neurons.out_start:]
 
@@ -101,17 +104,18 @@ class Backpropagation:
         delta = np.zeros_like(u)
         for a in reversed(self.layers):
             sl = neurons.slices[a]
-            if a == self.layers[-1]:
-                error = rho_prime(u[:, sl]) * (activation[:, sl] - target)
-            else:
-                error = np.zeros((len(u), sl.stop - sl.start), dtype=neurons.dtype)
-                for aa, b in self.pairs:
-                    if aa == a:
-                        error += delta[:, neurons.slices[b]] @ synapses.weights[(a, b)].T
-                error *= rho_prime(u[:, sl])
+            with finite("backward", f"error δ of layer {a}"):
+                if a == self.layers[-1]:
+                    error = rho_prime(u[:, sl]) * (activation[:, sl] - target)
+                else:
+                    error = np.zeros((len(u), sl.stop - sl.start), dtype=neurons.dtype)
+                    for aa, b in self.pairs:
+                        if aa == a:
+                            error += delta[:, neurons.slices[b]] @ synapses.weights[(a, b)].T
+                    error *= rho_prime(u[:, sl])
             delta[:, sl] = q.error(error.astype(neurons.dtype, copy=False))
+            check_finite(delta[:, sl], "backward", f"error δ of layer {a}")
         neurons.cells["error"] = delta
-        check_finite(delta, "backward", "error")
         events.phase_end("backward", 0, len(u), self.network)
         return delta
 
@@ -132,14 +136,16 @@ class Backpropagation:
     def update_phase(self, x: np.ndarray, events: Events = NO_EVENTS) -> UpdateStats:
         """Apply W ← W + α ΔW and b ← b + α Δb."""
         neurons, synapses = self.network.neurons, self.network.synapses
-        corrections = self.gradients(x)
-        lost = synapses.apply(corrections, self.rates)
-        neurons.update_bias(self.bias_rates * self.rule.bias_correction(neurons.cells["error"]))
+        with unchecked():  # an overflow is found below, naming the layer pair
+            corrections = self.gradients(x)
+            lost = synapses.apply(corrections, self.rates)
+            neurons.update_bias(self.bias_rates * self.rule.bias_correction(neurons.cells["error"]))
+            for pair, weights in synapses.weights.items():
+                check_finite(weights, "update", f"weights of layer pair {pair_name(pair)}")
+            check_finite(neurons.bias, "update", "bias")
+            stats = update_stats(corrections, self.rates, self.connections, lost)
         events.update(corrections, len(x), self.network)
-        for pair, weights in synapses.weights.items():
-            check_finite(weights, "update", f"weights of layer pair {pair_name(pair)}")
-        check_finite(neurons.bias, "update", "bias")
-        return update_stats(corrections, self.rates, self.connections, lost)
+        return stats
 
     def train_batch(self, x: np.ndarray, target: np.ndarray, start: np.ndarray, beta: float | None,
                     events: Events = NO_EVENTS) -> tuple[None, np.ndarray, UpdateStats]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.config.scenario import DynamicsConfig
-from neurosim.learning.phases import NO_EVENTS, Events, Phase, UpdateStats, check_finite, update_stats
+from neurosim.learning.phases import (NO_EVENTS, Events, Phase, UpdateStats, check_finite, finite,
+                                      unchecked, update_stats)
 from neurosim.learning.rules import EPRule
 from neurosim.models.network import Network
 from neurosim.models.topology import LayerPair, pair_name
@@ -40,7 +41,8 @@ class EquilibriumPropagation:
         self.dynamics = dynamics
         self.rule = rule
         self.rates = rates
-        self.bias_rates = bias_rates.astype(network.neurons.dtype)
+        with unchecked():  # a rate beyond the dtype's range is inf: the first update diverges
+            self.bias_rates = bias_rates.astype(network.neurons.dtype)
         self.connections = network.connections
 
     @property
@@ -54,19 +56,22 @@ class EquilibriumPropagation:
               phase: str = "free", events: Events = NO_EVENTS) -> None:
         """Integrate the neurons ``steps`` times from their current state, inputs clamped to x.
 
-        The input current and the bias are constant while x is clamped: computed once.
+        The input current and the bias are constant while x is clamped: computed once. A
+        current that overflows the dtype raises :class:`~neurosim.learning.phases.NonFinite`
+        (the step clips the state to [0, 1], so the state alone would not show it).
         """
         neurons, synapses = self.network.neurons, self.network.synapses
-        drive = synapses.input_currents(neurons.send(x))
-        drive += neurons.bias
-        current = np.empty_like(drive)
-        nudge, split = self.rule.nudge(beta), self.dynamics.nudge == "split"
-        for step in range(steps):
-            current[...] = drive
-            synapses.add_recurrent_currents(neurons.activation(), current)
-            neurons.integrate(current, self.dynamics.epsilon, nudge, target, split)
-            if events.step_observers:
-                events.step(phase, step, self.network)
+        with finite(phase, "input current of the neurons (synaptic current + bias)"):
+            drive = synapses.input_currents(neurons.send(x))
+            drive += neurons.bias
+            current = np.empty_like(drive)
+            nudge, split = self.rule.nudge(beta), self.dynamics.nudge == "split"
+            for step in range(steps):
+                current[...] = drive
+                synapses.add_recurrent_currents(neurons.activation(), current)
+                neurons.integrate(current, self.dynamics.epsilon, nudge, target, split)
+                if events.step_observers:
+                    events.step(phase, step, self.network)
 
     def free_phase(self, x: np.ndarray, start: np.ndarray, steps: int | None = None,
                    events: Events = NO_EVENTS) -> np.ndarray:
@@ -96,14 +101,15 @@ class EquilibriumPropagation:
         """Read U0 and Uβ, apply ΔW (eq. 7) and Δb (eq. 8) scaled by the learning rates."""
         neurons, synapses = self.network.neurons, self.network.synapses
         r0, rbeta = neurons.cells["u0"], neurons.cells["ubeta"]  # ρ(U) = U: memory cells hold states in [0, 1]
-        corrections = synapses.contrast(neurons.send(x), r0, rbeta, self.rule.weight_scale(beta, len(x)))
-        lost = synapses.apply(corrections, self.rates)
-        neurons.update_bias(self.bias_rates * self.rule.bias_correction(r0, rbeta, beta))
+        with unchecked():  # an overflow is found below, naming the layer pair
+            corrections = synapses.contrast(neurons.send(x), r0, rbeta, self.rule.weight_scale(beta, len(x)))
+            lost = synapses.apply(corrections, self.rates)
+            neurons.update_bias(self.bias_rates * self.rule.bias_correction(r0, rbeta, beta))
+            for pair, weights in synapses.weights.items():
+                check_finite(weights, "update", f"weights of layer pair {pair_name(pair)}")
+            check_finite(neurons.bias, "update", "bias")
+            stats = update_stats(corrections, self.rates, self.connections, lost)
         events.update(corrections, len(x), self.network)
-        stats = update_stats(corrections, self.rates, self.connections, lost)
-        for pair, weights in synapses.weights.items():
-            check_finite(weights, "update", f"weights of layer pair {pair_name(pair)}")
-        check_finite(neurons.bias, "update", "bias")
         return stats
 
     def train_batch(self, x: np.ndarray, target: np.ndarray, start: np.ndarray, beta: float,

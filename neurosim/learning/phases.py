@@ -13,16 +13,15 @@ update. Observers receive events; they never reach into the controller.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-
 if TYPE_CHECKING:
     from neurosim.observe.observer import Observer
-
 
 
 @dataclass(frozen=True)
@@ -47,8 +46,34 @@ class NonFinite(Exception):
 
 
 def check_finite(values: np.ndarray, phase: str, what: str) -> None:
+    """Raise :class:`NonFinite` when ``values`` hold NaN or inf."""
     if not np.isfinite(values).all():
         raise NonFinite(phase, what)
+
+
+@contextmanager
+def finite(phase: str, what: str) -> Iterator[None]:
+    """Run a phase's arithmetic so that its first overflow or invalid operation (inf − inf,
+    0 · inf) raises :class:`NonFinite` (``phase``, ``what``) instead of a numpy RuntimeWarning.
+
+    A Hopfield or directed step clips the state to [0, 1], so an overflowing current would
+    otherwise leave finite states behind and the run would go on. Observers called inside
+    (through :class:`Events`) run under the error state they were created in. Compiled
+    kernels (numba) raise nothing: check what they write with :func:`check_finite`.
+    """
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            yield
+    except FloatingPointError:
+        raise NonFinite(phase, what) from None
+
+
+@contextmanager
+def unchecked() -> Iterator[None]:
+    """Arithmetic whose overflow is found afterwards by :func:`check_finite` naming the array
+    (an update writes every layer pair's weights in one call): no RuntimeWarning meanwhile."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        yield
 
 
 @dataclass
@@ -85,18 +110,26 @@ class Events:
         self.step_observers = step_observers
         """Observers that asked for every integration step of this batch (usually none:
         reporting steps costs a call per step)."""
+        self.errstate = np.geterr()
+        """numpy's error handling where the events were made: observers run under it, not
+        under a phase's :func:`finite` check (their arithmetic is not the simulation's)."""
 
     def step(self, phase: str, step: int, model) -> None:
-        for observer in self.step_observers:
-            observer.on_step(phase, step, model)
+        with np.errstate(**self.errstate):
+            for observer in self.step_observers:
+                observer.on_step(phase, step, model)
 
     def phase_end(self, phase: str, steps: int, examples: int, model, stored: bool = True) -> None:
-        for observer in self.observers:
-            observer.on_phase_end(phase, steps, examples, model, stored)
+        if self.observers:
+            with np.errstate(**self.errstate):
+                for observer in self.observers:
+                    observer.on_phase_end(phase, steps, examples, model, stored)
 
     def update(self, corrections: dict, examples: int, model) -> None:
-        for observer in self.observers:
-            observer.on_update(corrections, examples, model)
+        if self.observers:
+            with np.errstate(**self.errstate):
+                for observer in self.observers:
+                    observer.on_update(corrections, examples, model)
 
 
 NO_EVENTS = Events()
