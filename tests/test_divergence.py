@@ -58,7 +58,7 @@ def _stored(run: TrainingRun) -> list[np.ndarray]:
 def test_an_overflowing_learning_rate_is_a_divergence(datapath):
     with pytest.raises(SimulationDiverged, match=r"phase: .* holds NaN or inf") as info:
         train(scenario_from_dict(_float32(datapath, OVERFLOWING[datapath])))
-    assert info.value.epoch < 3
+    assert info.value.epoch < 3 and info.value.what
 
 
 @pytest.mark.parametrize("datapath", list(BASE))
@@ -67,7 +67,7 @@ def test_the_command_line_reports_the_divergence_without_a_warning_or_a_run_file
     path = write_scenario(tmp_path, _float32(datapath, OVERFLOWING[datapath]))
     out = tmp_path / "run.h5"
     code, stdout, err = run_cli(monkeypatch, capsys, "run", path, "--out", out, "--quiet")
-    assert code == 1 and "error: simulation diverged at epoch " in err
+    assert code == 1 and "error: simulation diverged at epoch" in err
     assert "Warning" not in err + stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name], "no run file, complete or partial"
 
@@ -75,8 +75,10 @@ def test_the_command_line_reports_the_divergence_without_a_warning_or_a_run_file
 @pytest.mark.parametrize("datapath", ["ep", "bp"])
 def test_a_rate_beyond_the_dtype_diverges_at_the_first_update(datapath):
     """1e300 is inf in float32: every weight becomes inf or NaN at once."""
-    with pytest.raises(SimulationDiverged, match=r"epoch 0, batch 0, update phase: weights of layer pair 0-1"):
+    with pytest.raises(SimulationDiverged) as info:
         train(scenario_from_dict(_float32(datapath, {"training.learning_rate": 1e300})))
+    diverged = info.value
+    assert (diverged.epoch, diverged.batch, diverged.phase, diverged.what) == (0, 0, "update", "weights of layer pair 0-1")
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
