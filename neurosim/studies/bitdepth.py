@@ -18,10 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from neurosim.data.datasets import Dataset
+from neurosim.devices.quantize import ROUNDING
 from neurosim.devices.spec import DeviceSpec
 from neurosim.config.scenario import Scenario, scenario_from_dict
+from neurosim.errors import ConfigError
 from neurosim.observe.observer import Observer
 from neurosim.training.loop import TrainingRun, train
+from neurosim.training.setup import build_controller
 
 SIGNALS = {
     "weights": ["synapse.weight", "synapse.update"],
@@ -65,6 +68,59 @@ def variant(scenario: Scenario, signal: str, bits: int | None, rounding: str) ->
     return scenario_from_dict(content)
 
 
+@dataclass(frozen=True)
+class Point:
+    """One setting of the study, validated: ``bits`` None is the float reference."""
+
+    bits: int | None
+    rounding: str
+    scenario: Scenario
+    """The scenario this setting trains (:func:`variant`)."""
+
+    @property
+    def label(self) -> str:
+        return "float reference" if self.bits is None else f"{self.bits:>2} bits {self.rounding}"
+
+
+def plan(scenario: Scenario, dataset: Dataset, signal: str, bits: list[int], roundings: list[str],
+         max_batches: int | None = None) -> list[Point]:
+    """Every setting of the study (the float reference first, then each rounding × bit
+    depth), each scenario validated and its model and controller built against ``dataset``,
+    so that a bad bit depth, rounding or signal is refused before anything trains. Errors
+    name the command-line option (``--bits``, ``--rounding``, ``--signal``,
+    ``--max-batches``) and the value."""
+    if signal not in SIGNALS:
+        raise ConfigError(None, "--signal", f"unknown signal {signal!r}; use one of {', '.join(SIGNALS)}")
+    datapath = getattr(scenario, "datapath", "ep")
+    if signal == "errors" and datapath != "bp":
+        raise ConfigError(None, "--signal", f"errors varies the backprop error cell δ, which the '{datapath}' "
+                          f"datapath does not have: set datapath: bp")
+    if not roundings:
+        raise ConfigError(None, "--rounding", f"no rounding mode given; use {', '.join(ROUNDING)}")
+    for rounding in roundings:
+        if rounding not in ROUNDING:
+            raise ConfigError(None, "--rounding", f"unknown rounding {rounding!r}; use {', '.join(ROUNDING)}")
+    if not bits:
+        raise ConfigError(None, "--bits", "no bit depth given, e.g. 2,4,6,8")
+    for b in bits:
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
+            raise ConfigError(None, "--bits", f"{b!r} is not a bit depth: give integers ≥ 1, e.g. 2,4,6,8")
+    if max_batches is not None and max_batches < 1:
+        raise ConfigError(None, "--max-batches", f"{max_batches} batches: give at least 1")
+    points = []
+    for b, rounding in [(None, "float")] + [(int(b), r) for r in roundings for b in bits]:
+        option = "--signal" if b is None else "--bits"
+        setting = "the float reference" if b is None else f"{b} bits of {signal} ({rounding} rounding)"
+        try:
+            built = variant(scenario, signal, b, rounding)
+            build_controller(built, dataset)  # every check of the scenario against the data
+        except ConfigError as exc:
+            where = f"{exc.key_path}: " if exc.key_path else ""
+            raise ConfigError(exc.file, option, f"{setting}: {where}{exc.reason}") from None
+        points.append(Point(b, rounding, built))
+    return points
+
+
 def _setting(run: TrainingRun, rounding: str, bits: int | None) -> Setting:
     last = run.epochs[-1]
     per_epoch = len(run.batches) // len(run.epochs)
@@ -78,16 +134,18 @@ def _setting(run: TrainingRun, rounding: str, bits: int | None) -> Setting:
 def study(scenario: Scenario, dataset: Dataset, signal: str, bits: list[int], roundings: list[str],
           max_batches: int | None = None, report=lambda text: None,
           observers: tuple[Observer, ...] = ()) -> tuple[list[Setting], list[str]]:
-    """Train the float reference and every (rounding, bits) setting; returns settings and pair names."""
-    runs = [(None, "float")] + [(b, r) for r in roundings for b in bits]
+    """Train the float reference and every (rounding, bits) setting; returns settings and pair names.
+
+    Every setting is validated and built first (:func:`plan`): a bit depth the devices
+    cannot take is refused before the float reference trains."""
+    points = plan(scenario, dataset, signal, bits, roundings, max_batches)
     settings, pairs = [], []
-    for index, (b, rounding) in enumerate(runs):
-        run = train(variant(scenario, signal, b, rounding), dataset, max_batches=max_batches, observers=observers)
-        setting = _setting(run, rounding, b)
+    for index, point in enumerate(points):
+        run = train(point.scenario, dataset, max_batches=max_batches, observers=observers)
+        setting = _setting(run, point.rounding, point.bits)
         settings.append(setting)
         pairs = run.block_names
-        label = "float reference" if b is None else f"{b:>2} bits {rounding}"
-        report(f"[{index + 1}/{len(runs)}] {label}: test error {100 * setting.test_error:.2f}%")
+        report(f"[{index + 1}/{len(points)}] {point.label}: test error {100 * setting.test_error:.2f}%")
     return settings, pairs
 
 
