@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 LayerPair = tuple[int, int]
@@ -124,6 +125,50 @@ def layered_with_intralayer_count(sizes) -> int:
     return adjacent + sum(n * (n - 1) // 2 for n in sizes[1:-1])
 
 
+def possible_connections(sizes) -> int:
+    """Pairs of neurons a connection may join: every pair but two inputs or two outputs."""
+    total = sum(sizes)
+    return total * (total - 1) // 2 - sizes[0] * (sizes[0] - 1) // 2 - sizes[-1] * (sizes[-1] - 1) // 2
+
+
+def max_rewirings(sizes, mode: str) -> int:
+    """The largest n Algorithm 1 accepts on layer sizes ``sizes``.
+
+    ``add``: every step fills one of the pairs still unconnected after the hidden layers
+    are made all-to-all, so n ≤ :func:`possible_connections` − N_o. ``replace``: every step
+    frees the pair it removes, so pairs never run out; n ≤ :func:`possible_connections`,
+    beyond which the rewiring only reshuffles a network already random (there, p = 1 −
+    e^(−possible/N_o) ≥ 63 % of the connections have been rewired), and n stays the
+    size of what :func:`layer_skipping` draws up front.
+    """
+    possible = possible_connections(sizes)
+    return possible - layered_with_intralayer_count(sizes) if mode == "add" else possible
+
+
+@numba.njit(cache=True)
+def _rewire(adjacency, edges, picks, n, step, candidates, layer_of, last):  # pragma: no cover - compiled
+    """Algorithm 1's steps ``step``, ``step`` + 1, ... < ``n``, in order, each taking the first
+    acceptable pair of ``candidates`` left; returns the next step when the candidates run out
+    (the caller then draws more) or ``n``. ``picks`` is empty in ``add`` mode."""
+    used = 0
+    while step < n:
+        i, j = candidates[used, 0], candidates[used, 1]
+        used += 1
+        if i > j:
+            i, j = j, i
+        if i != j and not (layer_of[i] == layer_of[j] and (layer_of[i] == 0 or layer_of[i] == last)) \
+                and not adjacency[i, j]:
+            adjacency[i, j] = True
+            if len(picks):
+                slot = picks[step]
+                adjacency[edges[slot, 0], edges[slot, 1]] = False
+                edges[slot, 0], edges[slot, 1] = i, j
+            step += 1
+        if used == len(candidates):
+            break
+    return step
+
+
 def layer_skipping(sizes, rng: np.random.Generator, *, n: int | None = None, p: float | None = None,
                    mode: str = "replace") -> Topology:
     """The paper's Algorithm 1.
@@ -132,7 +177,12 @@ def layer_skipping(sizes, rng: np.random.Generator, *, n: int | None = None, p: 
     then ``n`` times: pick a random existing connection, add a connection between a random
     unconnected pair of neurons (never a neuron with itself, two inputs or two outputs) and,
     in ``replace`` mode, remove the picked connection (``add`` mode keeps it). Give ``n`` or
-    ``p`` (converted with :func:`replacements_for`).
+    ``p`` (converted with :func:`replacements_for`); n is at most :func:`max_rewirings`.
+
+    Random draws: in ``replace`` mode the n picked connections first, as indices into the
+    list of connections (a removed connection's slot takes the one added in its place);
+    then candidate pairs, 4,096 at a time, each step taking the first acceptable one left.
+    The steps run compiled, one after the other, as each depends on the ones before.
     """
     sizes = tuple(int(s) for s in sizes)
     if len(sizes) < 3:
@@ -144,6 +194,9 @@ def layer_skipping(sizes, rng: np.random.Generator, *, n: int | None = None, p: 
         raise ValueError("give exactly one of n or p")
     if n is None:
         n = replacements_for(p, base)
+    if n > max_rewirings(sizes, mode):
+        raise ValueError(f"cannot {'add' if mode == 'add' else 'rewire'} {n} connections: at most "
+                         f"{max_rewirings(sizes, mode)} in mode {mode!r} on layer sizes {list(sizes)}")
 
     offsets = np.cumsum((0, *sizes))
     total, last = int(offsets[-1]), len(sizes) - 1
@@ -154,33 +207,12 @@ def layer_skipping(sizes, rng: np.random.Generator, *, n: int | None = None, p: 
     for layer in range(1, last):
         block = slice(offsets[layer], offsets[layer + 1])
         adjacency[block, block] = np.triu(np.ones((sizes[layer],) * 2, dtype=bool), k=1)
-    free_pairs = total * (total - 1) // 2 - sizes[0] * (sizes[0] - 1) // 2 - sizes[-1] * (sizes[-1] - 1) // 2 - base
-    # replace mode frees a pair for every pair it fills; with a hidden layer one is always free
-    if mode == "add" and n > free_pairs:
-        raise ValueError(f"cannot add {n} connections: only {free_pairs} unconnected pairs are allowed")
 
     edges = np.argwhere(adjacency)
-    picks = rng.integers(len(edges), size=n) if mode == "replace" else None
-    candidates = np.empty((0, 2), dtype=np.int64)
-    used = 0
-    for step in range(n):
-        while True:
-            if used == len(candidates):
-                candidates, used = rng.integers(total, size=(4096, 2)), 0
-            i, j = candidates[used]
-            used += 1
-            if i == j:
-                continue
-            i, j = (i, j) if i < j else (j, i)
-            if layer_of[i] == layer_of[j] and layer_of[i] in (0, last):
-                continue
-            if not adjacency[i, j]:
-                break
-        adjacency[i, j] = True
-        if picks is not None:
-            old_i, old_j = edges[picks[step]]
-            adjacency[old_i, old_j] = False
-            edges[picks[step]] = (i, j)
+    picks = rng.integers(len(edges), size=n) if mode == "replace" else np.empty(0, dtype=np.int64)
+    step = 0
+    while step < n:
+        step = _rewire(adjacency, edges, picks, n, step, rng.integers(total, size=(4096, 2)), layer_of, last)
 
     masks: dict[LayerPair, np.ndarray | None] = {}
     for a in range(len(sizes)):
