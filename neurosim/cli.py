@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -9,12 +10,14 @@ import click
 from tqdm import tqdm
 
 from neurosim.studies import bitdepth as bit_depth
-from neurosim.config.base import parse_override
+from neurosim.config.base import parse_override, read_yaml
 from neurosim.config.scenario import load_scenario
-from neurosim.errors import ConfigError, NeurosimError
+from neurosim.errors import ConfigError, NeurosimError, RunInterrupted
 from neurosim.observe.progress import Progress
 from neurosim.observe.recorder import recording
 from neurosim.observe.tracing import check as check_trace
+from neurosim.runfile.layout import partial_path
+from neurosim.runfile.outputs import OutputError, check_writable, claim
 from neurosim.analysis.report import report as energy_report
 from neurosim.training.loop import TrainingRun, prepare, train_run
 from neurosim.training.setup import is_directed
@@ -72,35 +75,86 @@ def validate(file: str, overrides: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--out", type=click.Path(dir_okay=False), help="Run file to write [default: runs/<scenario file name>.h5].")
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Run file to write [default: runs/<scenario file name>.h5; with --set or --epochs, "
+                   "runs/<scenario file name>-<scenario digest>.h5].")
 @click.option("--epochs", type=click.IntRange(min=1), help="Override training.epochs.")
 @click.option("--max-batches", type=click.IntRange(min=1), help="Limit training and test batches per epoch.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override one scenario key.")
-@click.option("--keep-partial", is_flag=True, help="Keep RUN.h5.partial if the run fails.")
+@click.option("--resume", is_flag=True,
+              help="Continue the unfinished run at --out (RUN.h5.partial, left by a killed or interrupted run) "
+                   "from its last completed epoch; start it if there is none; nothing to do if it is complete.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace an existing run file at --out (once the new run completes) or discard an unfinished one.")
+@click.option("--keep-partial", is_flag=True,
+              help="Keep RUN.h5.partial even when the run fails before completing an epoch.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def run(file: str, out: str | None, epochs: int | None, max_batches: int | None, overrides: tuple[str, ...],
-        keep_partial: bool, quiet: bool) -> None:
-    """Train the network a scenario file describes and write one HDF5 run file."""
+        resume: bool, overwrite: bool, keep_partial: bool, quiet: bool) -> None:
+    """Train the network a scenario file describes and write one HDF5 run file.
+
+    An existing output is never replaced unless --overwrite is given; a run stopped by
+    Ctrl-C, SIGTERM or a crash keeps its completed epochs, and --resume continues it.
+    """
+    if resume and overwrite:
+        raise click.UsageError("give --resume (continue the unfinished run) or --overwrite (start again), not both")
     if epochs is not None:
         overrides += (f"training.epochs={epochs}",)
     run = _prepare(file, overrides)  # every check before any output
     scenario = run.scenario
-    out_path = Path(out) if out else Path("runs") / f"{Path(file).stem}.h5"
-    if not getattr(scenario, "compare", None):
-        _train_and_record(run, out_path, max_batches, keep_partial, quiet)
-        return
-    paths = []
-    for datapath in scenario.compare:
-        paths.append(out_path.with_name(f"{out_path.stem}-{datapath}{out_path.suffix}"))
-        variant = prepare(scenario.model_copy(update={"datapath": datapath, "compare": []}), run.dataset)
-        _train_and_record(variant, paths[-1], max_batches, keep_partial, quiet)
+    if out is not None:
+        out_path = Path(out)
+    else:  # a changed scenario gets its own default file: runs never overwrite each other by default
+        suffix = f"-{scenario.digest()[:8]}" if overrides else ""
+        out_path = Path("runs") / f"{Path(file).stem}{suffix}.h5"
+    compare = list(getattr(scenario, "compare", None) or [])
+    paths = [out_path.with_name(f"{out_path.stem}-{d}{out_path.suffix}") for d in compare] or [out_path]
+    variants = [scenario.model_copy(update={"datapath": d, "compare": []}) for d in compare] or [scenario]
+    inputs = _inputs(file, scenario, overrides)
+    plans = [claim(p, v.digest(), inputs=inputs, resume=resume, overwrite=overwrite) for p, v in zip(paths, variants)]
     report_path = out_path.with_name(f"{out_path.stem}-report.md")
-    report_path.write_text(energy_report(paths, "md"))
-    click.echo(f"energy report: {report_path}")
+    if compare:
+        _claim_text_output(report_path, inputs, overwrite)
+    for path, variant, plan in zip(paths, variants, plans):
+        if plan == "complete":
+            click.echo(f"{path}: already complete, nothing to resume")
+            continue
+        variant_run = run if variant is scenario else prepare(variant, run.dataset)
+        _train_and_record(variant_run, path, max_batches, keep_partial, quiet, resume=plan == "resume")
+    if compare:
+        report_path.write_text(energy_report(paths, "md"))
+        click.echo(f"energy report: {report_path}")
+
+
+def _inputs(file: str, scenario, overrides: tuple[str, ...]) -> tuple[Path, ...]:
+    """The files a run reads: the scenario file, its device file, its IDX data files."""
+    found = [Path(file)]
+    devices = dict(parse_override(o) for o in overrides).get("devices")
+    if devices is None:
+        try:
+            devices = (read_yaml(file) or {}).get("devices")
+        except ConfigError:
+            devices = None
+    if isinstance(devices, str):
+        found.append(Path(file).parent / devices)
+    data = getattr(scenario, "data", None)
+    if data is not None and data.path is not None:
+        directory = Path(file).parent / data.path
+        found += [p for p in directory.iterdir() if p.is_file()] if directory.is_dir() else []
+    return tuple(found)
+
+
+def _claim_text_output(path: Path, inputs: tuple[Path, ...], overwrite: bool, option: str = "--out") -> None:
+    """Refuse to write a report over an input, or over an existing file without --overwrite."""
+    if any(path.resolve() == given.resolve() for given in inputs):
+        raise OutputError(f"{option}: {path} is an input of this run; choose another output")
+    check_writable(path, option)
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path}: exists; give --overwrite to replace it, or choose another --out")
 
 
 def _train_and_record(run: TrainingRun, out_path: Path, max_batches: int | None, keep_partial: bool,
-                      quiet: bool) -> None:
+                      quiet: bool, resume: bool = False) -> None:
     scenario = run.scenario
     if is_directed(scenario):
         click.echo(f"{scenario.name}: {scenario.dynamics.kind} on complete_directed {scenario.topology.sizes}, "
@@ -110,8 +164,15 @@ def _train_and_record(run: TrainingRun, out_path: Path, max_batches: int | None,
                    f"{scenario.topology.sizes}, {run.dataset.name} ({len(run.dataset.train_x)} train / "
                    f"{len(run.dataset.test_x)} test), seed {scenario.seed}")
     progress = Progress(scenario.training.epochs, enabled=not quiet, per_epoch=not is_directed(scenario))
-    with recording(out_path, scenario, keep_partial=keep_partial) as observers:
-        train_run(run, max_batches=max_batches, observers=[*observers, progress])
+    with recording(out_path, scenario, resume=resume, keep_partial=keep_partial,
+                   max_batches=max_batches) as observers:
+        observers.restore(run)
+        done = observers.epochs_completed
+        if done:
+            click.echo(f"resuming {partial_path(out_path)} after epoch {done} of {scenario.training.epochs}")
+            progress.skip(done)
+        train_run(run, epochs=scenario.training.epochs - done, max_batches=max_batches,
+                  observers=[*observers, progress])
     progress.close()
     _summary(run, out_path)
 
@@ -179,7 +240,9 @@ def sweep(file: str, grid: tuple[str, ...], seeds: int | None, out: str | None, 
     for entry in bad:
         click.echo(f"  {entry.status}: {entry.name}: {entry.error}", err=True)
     if bad:
-        hint = "; re-run the same command to retry the failed ones" if any(e.status == "failed" for e in bad) else ""
+        hint = ("; re-run the same command to retry the ones that crashed (a simulation or configuration error "
+                "repeats until the scenario changes)") if any(e.retryable or e.status == "interrupted" for e in bad) \
+            else ""
         raise NeurosimError(f"{len(bad)} of {len(entries)} point(s) not complete (see above){hint}")
 
 
@@ -348,6 +411,13 @@ def main() -> None:
     """Entry point: user errors print one clear message and exit 1, without a traceback."""
     try:
         cli.main(standalone_mode=False)
+    except RunInterrupted as exc:
+        click.echo(f"\n{exc}", err=True)
+        if exc.epochs_completed:
+            args = [a for a in sys.argv[1:] if a != "--overwrite"]
+            again = shlex.join(["neurosim", *args]) + ("" if "--resume" in args else " --resume")
+            click.echo(f"continue it with: {again}", err=True)
+        sys.exit(130)
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("interrupted", err=True)
         sys.exit(130)

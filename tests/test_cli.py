@@ -121,7 +121,7 @@ def test_diverging_run_reports_the_step_and_leaves_no_file(tmp_path, monkeypatch
     path = write(tmp_path, with_change("training.learning_rate", 1e300))
     out = tmp_path / "run.h5"
     code, _, err = run_cli(monkeypatch, capsys, "run", path, "--out", out, "--quiet")
-    assert code == 1 and "diverged at epoch 0, batch 0, update phase" in err
+    assert code == 1 and "diverged at epoch 1, batch 1 (counted from 1), update phase" in err and "learning rate" in err
     assert list(tmp_path.iterdir()) == [path]
 
 

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).parent.parent / "neurosim"
 LAYERS = [
     ["errors", "streams"],
     ["config.base", "config.trace", "models.topology", "models.graph", "data.tasks", "runfile.layout",
-     "runfile.h5io", "runfile.read"],
+     "runfile.h5io", "runfile.read", "runfile.checkpoint", "runfile.outputs"],
     ["devices.quantize", "devices.kernels", "devices.energy", "devices.spec", "devices.neurons",
      "devices.synapses", "devices.directed_synapses"],
     ["config.scenario", "config.schema_docs", "data.datasets"],

@@ -77,7 +77,7 @@ def test_quickstart_network_learns_on_embedded_data():
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
 def test_diverging_simulation_names_epoch_batch_and_phase(small_data):
     """A rate beyond float32's range turns the weights into inf and NaN at the first update."""
-    with pytest.raises(SimulationDiverged, match=r"epoch 0, batch 0, update phase: weights of layer pair") as info:
+    with pytest.raises(SimulationDiverged, match=r"epoch 1, batch 1 \(counted from 1\), update phase: weights of layer pair") as info:
         train(tiny_scenario(learning_rate=1e300), small_data, max_batches=5)
     assert info.value.epoch == 0
 

@@ -76,6 +76,11 @@ class DirectedSynapseBank:
                                                    q.bias.state, q.bias_update.params, q.bias_update.state)
         return lost_w + lost_b, written_w + written_b
 
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The weights (biases included) and the alive mask: the arrays themselves, for a
+        checkpoint to save and restore in place."""
+        return {"weights": self.weights, "alive": self.alive}
+
     def remove(self, which: np.ndarray) -> int:
         """Remove the connections marked True (weight set to 0, never revived); returns how many."""
         which = which & self.alive

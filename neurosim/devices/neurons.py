@@ -104,3 +104,9 @@ class NeuronBank:
     def output(self) -> np.ndarray:
         """States of the output neurons."""
         return self.s[:, self.out_start:]
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """What the bank keeps from one batch to the next (the bias), by name: the arrays
+        themselves, for a checkpoint to save and restore in place. States and memory cells
+        are rewritten by every phase and are not part of it."""
+        return {} if self.bias is None else {"bias": self.bias}

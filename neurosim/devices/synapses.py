@@ -80,6 +80,11 @@ class SynapseBank:
             out[(a, b)] = dw
         return out
 
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The stored weights by block name (``weights/0-1``): the arrays themselves, for a
+        checkpoint to save and restore in place."""
+        return {f"weights/{a}-{b}": w for (a, b), w in self.weights.items()}
+
     def apply(self, corrections: dict[LayerPair, np.ndarray], rates: dict[LayerPair, float]) -> np.ndarray | None:
         """Write the update into every synapse: W ← W + α_ab ΔW, or with quantised weights or
         updates W ← q_W(W + q_ΔW(α_ab ΔW)) in one fused pass per block.

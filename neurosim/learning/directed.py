@@ -73,6 +73,11 @@ class DirectedEP:
     def rates(self) -> dict[str, float]:
         return {"W": self.rate}
 
+    def generators(self) -> dict[str, np.random.Generator]:
+        """The random streams the controller draws from while training, by name (for checkpoints):
+        the sparsity mechanism's removals."""
+        return {"pruning": self.prune_rng}
+
     def begin_epoch(self, epoch: int) -> None:
         """The sparsity mechanism runs from epoch ``directed.sparsity_start`` on."""
         self.pruning = self.directed.sparsity and epoch >= self.directed.sparsity_start

@@ -49,6 +49,10 @@ class EquilibriumPropagation:
     def model(self) -> Network:
         return self.network
 
+    def generators(self) -> dict[str, np.random.Generator]:
+        """The random streams the controller draws from while training, by name (for checkpoints): none."""
+        return {}
+
     def begin_epoch(self, epoch: int) -> None:
         """Nothing changes with the epoch."""
 

@@ -216,6 +216,7 @@ class Ledger(Observer):
         self.phases: list[str] = []
         self.counts: dict[str, np.ndarray] = {}
         self.examples = self.test_examples = self.epochs = 0
+        self._restored: dict[str, np.ndarray] | None = None
 
     def on_start(self, run) -> None:
         controller, model = run.controller, run.model
@@ -224,6 +225,11 @@ class Ledger(Observer):
         self.phases = [phase.name for phase in controller.phases]
         self.counts = {phase: action_vector() for phase in [*self.phases, INFERENCE]}
         self._pending = {phase: action_vector() for phase in self.phases}
+        if self._restored is not None:
+            for phase, counts in self.counts.items():
+                counts += self._restored[f"ledger/{phase}"]
+            self.examples, self.test_examples, self.epochs = (int(n) for n in self._restored["ledger/examples"])
+            self._restored = None
         if isinstance(model, DirectedNetwork):
             self._rates = lambda: directed_rates(model, controller.kind)  # the live synapses change
         else:
@@ -258,6 +264,16 @@ class Ledger(Observer):
 
     def on_epoch_end(self, record) -> None:
         self.epochs += 1
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The counts so far, by name, for a run's checkpoint."""
+        out = {f"ledger/{phase}": counts.copy() for phase, counts in self.counts.items()}
+        out["ledger/examples"] = np.array([self.examples, self.test_examples, self.epochs], dtype=np.int64)
+        return out
+
+    def restore(self, arrays: dict[str, np.ndarray]) -> None:
+        """Continue from the counts of a checkpoint (:meth:`state`); they apply when the run starts."""
+        self._restored = arrays
 
     def rows(self) -> list[Row]:
         """Every action with a nonzero count, phase by phase (training phases, then inference)."""

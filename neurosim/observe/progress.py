@@ -24,6 +24,11 @@ class Progress(Observer):
         return tqdm(total=total, desc=description, unit=unit, leave=False, dynamic_ncols=True,
                     disable=None if self.enabled else True)  # None: off when not a terminal
 
+    def skip(self, epochs: int) -> None:
+        """Count ``epochs`` already trained (a resumed run)."""
+        if not self.per_epoch:
+            self.bar.update(epochs)
+
     def on_epoch_start(self, epoch: int, train_batches: int, test_batches: int) -> None:
         if self.per_epoch:
             self.errors = self.examples = 0

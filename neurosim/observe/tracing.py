@@ -133,8 +133,11 @@ def _model_facts(controller) -> tuple[tuple[str, ...], bool]:
 class Tracer(Observer):
     """Records the device banks a :class:`TraceConfig` selects into an HDF5 group (``/trace``)."""
 
-    def __init__(self, group: h5py.Group, config: TraceConfig, batch_size: int, flush_bytes: int = 64 << 20):
+    def __init__(self, group: h5py.Group, config: TraceConfig, batch_size: int, flush_bytes: int = 64 << 20,
+                 resumed: bool = False):
         self.group = group
+        self.resumed = resumed
+        """The group already holds the layout and the events of a resumed run's completed epochs."""
         self.config = config
         self.batch_size = batch_size
         self.rules: list[Rule] = []
@@ -153,8 +156,9 @@ class Tracer(Observer):
         self.model = run.model
         self.cell_of = {phase.name: phase.cell for phase in controller.phases}
         self.rules = plan(self.config, self.batch_size, *_model_facts(controller))
-        self._write_layout(self.model)
-        self._sample_epoch(-1)
+        if not self.resumed:
+            self._write_layout(self.model)
+            self._sample_epoch(-1)
 
     def on_epoch_start(self, epoch: int, train_batches: int, test_batches: int) -> None:
         self.epoch, self.train_batches = epoch, train_batches

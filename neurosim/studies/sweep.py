@@ -25,11 +25,15 @@ has worker threads, so that a worker is seldom assigned a point it cannot start 
 Dask counts a task as killed by every worker that dies while the task is assigned there,
 started or not, so a point queued behind a crashing one shares its blame.
 
-Loss-free. The client writes ``NAME.h5.partial``, adds the point's sweep attributes,
-flushes it to disk and renames it ``NAME.h5``: a file with the final name is complete
-(its ``status`` attribute says ``complete`` and its ``/config`` hash matches the point).
-Re-running the same sweep skips those points without opening them for writing, and runs
-the others. The manifest ``sweep.json`` is rewritten (atomically) after every point.
+Loss-free. After every epoch a worker puts its partial run file (with the epoch's
+checkpoint) on a Dask queue, and the client keeps the newest as ``NAME.h5.partial``. When
+a point finishes, the client writes ``NAME.h5.writing``, adds the point's sweep
+attributes, flushes it to disk and renames it ``NAME.h5``: a file with the final name is
+complete (its ``status`` attribute says ``complete`` and its ``/config`` hash matches the
+point). Re-running the same sweep skips those points without opening them for writing,
+continues every point that left a partial file from its last completed epoch (the worker
+receives the file with the task; the result is bit-identical to an uninterrupted run),
+and runs the others. The manifest ``sweep.json`` is rewritten (atomically) after every point.
 A point that raises a neurosim error (a diverging simulation, a layer size that does not
 fit the data) fails at once: running it again would fail again. Any other failure (an
 exception from a bug, a worker process that dies) is retried ``retries`` times, then
@@ -64,7 +68,10 @@ from neurosim.errors import ConfigError, NeurosimError
 from neurosim.studies.grid import Axis, Point
 from neurosim.observe.recorder import recording
 from neurosim.config.scenario import scenario_from_dict
-from neurosim.training.loop import train
+from neurosim.observe.observer import Observer
+from neurosim.runfile.layout import partial_path
+from neurosim.runfile.outputs import inspect
+from neurosim.training.loop import prepare, train_run
 from neurosim.training.setup import is_directed, load_data
 
 MANIFEST = "sweep.json"
@@ -84,15 +91,39 @@ class PointResult:
     worker: str
 
 
-def run_point(name: str, scenario_yaml: str, dataset: Dataset) -> PointResult:
-    """Run one point on a worker and return its run file's bytes (executed by Dask)."""
+class ShipCheckpoints(Observer):
+    """After every completed epoch (the recorder has written its checkpoint), put the partial
+    run file's bytes on the Dask queue ``queue`` for the client to keep as ``NAME.h5.partial``."""
+
+    def __init__(self, queue: str, name: str, partial: Path):
+        self.queue, self.name, self.partial = queue, name, partial
+
+    def on_epoch_end(self, record) -> None:
+        from distributed import Queue
+
+        Queue(self.queue).put((self.name, self.partial.read_bytes()))
+
+
+def run_point(name: str, scenario_yaml: str, dataset: Dataset, partial: bytes | None = None,
+              queue: str | None = None) -> PointResult:
+    """Run one point on a worker and return its run file's bytes (executed by Dask).
+
+    ``partial``: the unfinished run file of an earlier attempt, continued from its last
+    checkpoint. ``queue``: the Dask queue to send the partial file to after every epoch.
+    """
     scenario = scenario_from_dict(yaml.safe_load(scenario_yaml))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="neurosim-point-") as scratch:
         path = Path(scratch) / f"{name}.h5"
+        if partial is not None:
+            partial_path(path).write_bytes(partial)
         try:
-            with recording(path, scenario) as observers:
-                train(scenario, dataset, observers=observers)
+            run = prepare(scenario, dataset)
+            with recording(path, scenario, resume=partial is not None) as observers:
+                observers.restore(run)
+                ship = [ShipCheckpoints(queue, name, partial_path(path))] if queue else []
+                train_run(run, epochs=scenario.training.epochs - observers.epochs_completed,
+                          observers=[*observers, *ship])
         except NeurosimError as exc:
             return PointResult(None, str(exc), time.perf_counter() - started, socket.gethostname())
         return PointResult(path.read_bytes(), None, time.perf_counter() - started, socket.gethostname())
@@ -105,11 +136,12 @@ class SweepData(WorkerPlugin):
         self.datasets = datasets
 
 
-def point_task(name: str, scenario_yaml: str, plugin: str, key: str) -> PointResult:
+def point_task(name: str, scenario_yaml: str, plugin: str, key: str, partial: bytes | None,
+               queue: str) -> PointResult:
     """The Dask task of one point: :func:`run_point` on the data set the worker holds in plugin ``plugin``."""
     from distributed import get_worker
 
-    return run_point(name, scenario_yaml, get_worker().plugins[plugin].datasets[key])
+    return run_point(name, scenario_yaml, get_worker().plugins[plugin].datasets[key], partial, queue)
 
 
 @dataclass
@@ -121,6 +153,9 @@ class Entry:
     status: str = "pending"
     """``pending``, ``complete``, ``failed``, ``invalid`` (its scenario is not valid) or ``interrupted``."""
     error: str | None = None
+    retryable: bool = False
+    """The failure was a crash (a worker died, an unexpected exception), which running the
+    point again may not repeat; a simulation or configuration error would repeat."""
     attempts: int = 0
     wall_seconds: float | None = None
     worker: str | None = None
@@ -176,10 +211,31 @@ def is_complete(path: Path, digest: str) -> bool:
                      f"status {status}) than this sweep point; choose another --out or move the file away")
 
 
+def unfinished(path: Path, digest: str) -> bytes | None:
+    """The bytes of ``path``'s partial file when it holds an unfinished run of this point
+    (to be continued); None when there is none. Another run's partial file is refused."""
+    partial = partial_path(path)
+    if not partial.exists():
+        return None
+    info = inspect(partial)
+    if info is None or info.digest != digest:
+        raise SweepError(f"{partial}: holds {'another run' if info else 'no readable run'} than this sweep point; "
+                         "move it away or choose another --out")
+    return partial.read_bytes()
+
+
+def _keep_partial(directory: Path, name: str, data: bytes) -> None:
+    """Replace a point's partial file with a newer one at once (written aside, then renamed)."""
+    partial = partial_path(directory / f"{name}.h5")
+    writing = partial.with_name(partial.name + ".writing")
+    writing.write_bytes(data)
+    os.replace(writing, partial)
+
+
 def _store(directory: Path, entry: Entry, result: PointResult) -> None:
     """Write a returned run file under a temporary name, mark it as a sweep point, rename it."""
     final = directory / entry.file
-    partial = final.with_name(final.name + ".partial")
+    partial = final.with_name(final.name + ".writing")
     partial.write_bytes(result.data)
     with h5py.File(partial, "r+") as f:
         f.attrs["sweep_point"] = entry.name
@@ -189,6 +245,7 @@ def _store(directory: Path, entry: Entry, result: PointResult) -> None:
     with open(partial, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(partial, final)
+    partial_path(final).unlink(missing_ok=True)
 
 
 @contextmanager
@@ -255,6 +312,7 @@ def run_sweep(directory: str | Path, scenario_file: str, base: dict, axes: list[
         elif is_complete(directory / entry.file, point.scenario.digest()):
             entry.status = "complete"
         else:
+            unfinished(directory / entry.file, point.scenario.digest())  # refuses another run's partial file
             todo.append(point)
         entries.append(entry)
     directory.mkdir(parents=True, exist_ok=True)
@@ -294,15 +352,18 @@ def _outcome(future) -> PointResult | str:
 
 def _execute(client, directory: Path, manifest: Manifest, todo: list[Point], datasets: dict[str, Dataset],
              retries: int, progress: bool) -> None:
-    from distributed import wait
+    from distributed import Queue, wait
 
     entries = manifest.entries
     plugin = f"neurosim-sweep-data-{time.time_ns()}"
     client.register_plugin(SweepData(datasets), name=plugin)
 
+    queue = Queue(f"neurosim-checkpoints-{time.time_ns()}", client=client)
+
     def submit(point: Point):
+        partial = unfinished(directory / entries[point.name].file, point.scenario.digest())
         return client.submit(point_task, point.name, point.scenario.to_yaml(), plugin,
-                             data_key(point.scenario), pure=False,
+                             data_key(point.scenario), partial, queue.name, pure=False,
                              key=f"neurosim-{point.name}-{entries[point.name].attempts}-{time.time_ns()}")
 
     waiting, pending = list(todo), {}
@@ -320,6 +381,8 @@ def _execute(client, directory: Path, manifest: Manifest, todo: list[Point], dat
                 wait(list(pending), timeout=0.5, return_when="FIRST_COMPLETED")
             except (TimeoutError, CancelledError):  # nothing finished, or a future was cancelled: look below
                 pass
+            while queue.qsize():  # before the finished points: a point's last checkpoint precedes its result
+                _keep_partial(directory, *queue.get())
             for future in [f for f in pending if f.done()]:
                 point = pending.pop(future)
                 entry = entries[point.name]
@@ -336,12 +399,15 @@ def _execute(client, directory: Path, manifest: Manifest, todo: list[Point], dat
                     entry.error = result  # kept in the manifest while the retry waits
                     waiting.insert(0, point)
                 else:
-                    entry.status, entry.error = "failed", result
+                    entry.status, entry.error, entry.retryable = "failed", result, True
                 future.release()
                 manifest.save()
                 if entry.status != "pending":
                     bar.update()
     except KeyboardInterrupt:
+        with suppress(Exception):  # keep the newest checkpoints that reached the client
+            while queue.qsize():
+                _keep_partial(directory, *queue.get())
         client.cancel(list(pending))
         for point in [*pending.values(), *waiting]:
             entries[point.name].status = "interrupted"

@@ -11,17 +11,20 @@ output neuron, when the output and the target fall on different sides of ½.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from neurosim.config.scenario import Scenario
 from neurosim.data.datasets import Dataset
 from neurosim.errors import SimulationDiverged
 from neurosim.learning.phases import Events, NonFinite, UpdateStats
 from neurosim.observe.observer import Observer
+from neurosim.runfile.checkpoint import Checkpoint
 from neurosim.streams import stream
 from neurosim.training.setup import Controller, build_controller, load_data
 
@@ -75,6 +78,10 @@ class EpochRecord:
             raise AttributeError(name) from None
 
 
+EPOCH_FIELDS = ["epoch", "train_error", "test_error", "cost", "test_cost", "seconds"]
+"""The fields of every :class:`EpochRecord`, in order (``extra`` apart)."""
+
+
 @dataclass
 class TrainingRun:
     """A scenario's model, controller, the state of its training (persistent particles,
@@ -108,6 +115,48 @@ class TrainingRun:
     def block_names(self) -> list[str]:
         """Names of the synapse blocks the per-batch statistics are given for (layer pairs)."""
         return list(self.model.blocks.values())
+
+    def generators(self) -> dict[str, np.random.Generator]:
+        """Every random stream the run draws from after it is built, by name."""
+        return {"data_order": self.order_rng, "beta_sign": self.sign_rng, **self.controller.generators()}
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Every array the run changes while it trains, by name (the arrays themselves): the
+        device banks, their stochastic-rounding generators and the persistent particles."""
+        arrays = {}
+        for bank_name in ("neurons", "synapses"):
+            bank = getattr(self.model, bank_name)
+            arrays |= {f"{bank_name}/{name}": a for name, a in bank.state_arrays().items()}
+            arrays |= {f"{bank_name}/rounding/{point.name}": getattr(bank.q, point.name).state
+                       for point in dataclasses.fields(bank.q)}
+        for name, particles in (("train", self.train_particles), ("test", self.test_particles)):
+            if particles.enabled:
+                arrays[f"particles/{name}"] = particles.states
+        return arrays
+
+    def checkpoint(self, lengths: dict[str, int]) -> Checkpoint:
+        """A copy of the run's state after its completed epochs (see :mod:`neurosim.runfile.checkpoint`)."""
+        arrays = {name: a.copy() for name, a in self.state_arrays().items()}
+        for name in EPOCH_FIELDS + (list(self.epochs[0].extra) if self.epochs else []):
+            arrays[f"epochs/{name}"] = np.array([getattr(r, name) for r in self.epochs], dtype=np.float64)
+        generators = {name: rng.bit_generator.state for name, rng in self.generators().items()}
+        return Checkpoint(len(self.epochs), arrays, generators, lengths)
+
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """Put the run back in the state ``checkpoint`` holds (a run just built from the same scenario)."""
+        for name, array in self.state_arrays().items():
+            saved = checkpoint.arrays[name]
+            if saved.shape != array.shape:
+                raise ValueError(f"checkpoint array {name} is {saved.shape}, the model's {array.shape}")
+            array[...] = saved
+        for name, rng in self.generators().items():
+            rng.bit_generator.state = checkpoint.generators[name]
+        columns = {name.removeprefix("epochs/"): values for name, values in checkpoint.arrays.items()
+                   if name.startswith("epochs/")}
+        extra = [name for name in columns if name not in EPOCH_FIELDS]
+        self.epochs = [EpochRecord(int(columns["epoch"][k]), *(float(columns[f][k]) for f in EPOCH_FIELDS[1:]),
+                                   extra={name: float(columns[name][k]) for name in extra})
+                       for k in range(checkpoint.epochs_completed)]
 
     @property
     def rms_correction(self) -> np.ndarray:
@@ -153,7 +202,8 @@ def evaluate(run: TrainingRun, epoch: int, max_batches: int | None = None,
         try:
             equilibrium, out = run.controller.infer(x[batch], particles.start(batch), events)
         except NonFinite as exc:
-            raise SimulationDiverged(epoch, index, f"test {exc.phase}", exc.what) from None
+            raise SimulationDiverged(epoch, index, f"test {exc.phase}", exc.what,
+                                     divergence_hint(run.scenario, exc.phase)) from None
         particles.keep(batch, equilibrium)
         outputs.append(out.copy())
         e, c = _errors_and_cost(out, y[batch])
@@ -175,7 +225,14 @@ def train(scenario: Scenario, dataset: Dataset | None = None, *, epochs: int | N
 def train_run(run: TrainingRun, *, epochs: int | None = None, max_batches: int | None = None,
               observers: Sequence[Observer] = ()) -> TrainingRun:
     """Train an already built run (:func:`prepare`) for ``epochs`` more epochs (default
-    ``training.epochs``), continuing from where it stands."""
+    ``training.epochs``), continuing from where it stands, with the BLAS library limited to
+    ``training.threads`` threads (the thread count can change the last bits of a matrix
+    product, so it is part of what a run is)."""
+    with threadpool_limits(limits=getattr(run.scenario.training, "threads", 1), user_api="blas"):
+        return _train(run, run.scenario.training.epochs if epochs is None else epochs, max_batches, observers)
+
+
+def _train(run: TrainingRun, epochs: int, max_batches: int | None, observers: Sequence[Observer]) -> TrainingRun:
     scenario, controller = run.scenario, run.controller
     training, dataset = scenario.training, run.dataset
     dtype = run.model.neurons.dtype
@@ -188,7 +245,7 @@ def train_run(run: TrainingRun, *, epochs: int | None = None, max_batches: int |
         obs.on_start(run)
 
     first = len(run.epochs)
-    for epoch in range(first, first + (epochs or training.epochs)):
+    for epoch in range(first, first + epochs):
         started = time.perf_counter()
         order = order_rng.permutation(len(x_all)) if training.shuffle else np.arange(len(x_all))
         batches = _batches(order, training.batch_size, max_batches)
@@ -203,7 +260,8 @@ def train_run(run: TrainingRun, *, epochs: int | None = None, max_batches: int |
             try:
                 equilibrium, outputs, update = controller.train_batch(x, y, train_particles.start(batch), beta, events)
             except NonFinite as exc:
-                raise SimulationDiverged(epoch, index, exc.phase, exc.what) from None
+                raise SimulationDiverged(epoch, index, exc.phase, exc.what, divergence_hint(scenario, exc.phase)) \
+                    from None
             train_particles.keep(batch, equilibrium)
             e, c = _errors_and_cost(outputs, y)
             record = BatchRecord(e, len(batch), c / len(batch), beta, update)
@@ -219,3 +277,23 @@ def train_run(run: TrainingRun, *, epochs: int | None = None, max_batches: int |
         for obs in observers:
             obs.on_epoch_end(record)
     return run
+
+
+def divergence_hint(scenario: Scenario, phase: str) -> str:
+    """The likely cause of a divergence in ``phase``, from the scenario's values."""
+    training, dynamics = scenario.training, scenario.dynamics
+    rate = training.learning_rate
+    rate = max(rate.values() if isinstance(rate, dict) else rate) if isinstance(rate, list | dict) else rate
+    beta = getattr(dynamics, "beta", None)
+    if phase == "update":
+        if beta is None or getattr(scenario, "datapath", "ep") == "bp":
+            return f"the update α·ΔW overflowed: try a smaller learning rate (largest α = {rate:g})"
+        return (f"the update α·ΔW overflowed; ΔW is divided by β, so a large learning rate (largest α = {rate:g}) "
+                f"or a small |β| (β = {beta:g}) is the likely cause")
+    causes = [f"weights grown by a large learning rate (largest α = {rate:g})"]
+    epsilon = dynamics.epsilon
+    if epsilon > 1:
+        causes.append(f"a step ε = {epsilon:g} > 1 (the leaky integration overshoots)")
+    if beta is not None and "clamped" in phase and 2 * epsilon * abs(beta) > 1:
+        causes.append(f"a nudge 2εβ = {2 * epsilon * beta:g} larger than 1 in magnitude (reduce β or ε)")
+    return "likely " + " or ".join(causes)
