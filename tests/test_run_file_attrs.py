@@ -112,34 +112,6 @@ UNITLESS = [
 ]
 """Datasets without units: text, masks and the resolved configuration."""
 
-RECORDER_OWNED = {
-    # TODO(issue #13): neurosim/observe/recorder.py, being rewritten, still writes these
-    # without the attributes named; remove each entry as the recorder gains it
-    # (test_recorder_owned_exemptions_are_still_needed says when).
-    "rates/pair": {"description", "units"},
-    "rates/bias": {"description", "units"},
-    "metrics/epoch/train_error": {"units"},
-    "metrics/epoch/test_error": {"units"},
-    "metrics/epoch/cost": {"units"},
-    "metrics/epoch/test_cost": {"units"},
-    "metrics/epoch/seconds": {"units"},
-    "metrics/epoch/mse": {"units"},
-    "metrics/epoch/sparsity": {"units"},
-    "metrics/epoch/removed": {"units"},
-    "metrics/epoch/stable_fraction": {"units"},
-    "metrics/epoch/rate_sum_drift": {"units"},
-    "metrics/epoch/lost_fraction": {"units"},
-    "metrics/batch/mean_abs_dw": {"units"},
-    "metrics/batch/lost_fraction": {"units"},
-    "metrics/batch/train_error": {"units"},
-    "metrics/batch/cost": {"units"},
-    "metrics/batch/beta": {"units"},
-    "metrics/batch/epoch": {"units"},
-}
-"""Datasets written by the recorder (not yet fixed) → the attributes they still lack: the
-only exemptions from the checks below."""
-
-
 def matches(pattern: str, path: str) -> bool:
     """Whether a dataset path matches a pattern whose ``*`` stands for one path component."""
     parts, names = pattern.split("/"), path.split("/")
@@ -178,22 +150,17 @@ def run_files(tmp_path_factory) -> dict[str, dict[str, dict[str, str]]]:
     return walked
 
 
-def exempt(path: str, attribute: str) -> bool:
-    return attribute in RECORDER_OWNED.get(path, ())
-
-
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_every_dataset_has_a_description(run_files, kind):
     missing = [path for path, attrs in run_files[kind].items()
-               if not attrs.get("description", "").strip() and not exempt(path, "description")]
+               if not attrs.get("description", "").strip()]
     assert not missing, f"{kind}: datasets without a description: {missing}"
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_every_dimensional_quantity_carries_its_units(run_files, kind):
     wrong = {path: (attrs.get("units"), expected_units(path)) for path, attrs in run_files[kind].items()
-             if expected_units(path) is not None and attrs.get("units") != expected_units(path)
-             and not exempt(path, "units")}
+             if expected_units(path) is not None and attrs.get("units") != expected_units(path)}
     assert not wrong, f"{kind}: (units written, units expected) of these datasets: {wrong}"
 
 
@@ -210,17 +177,10 @@ def test_every_dataset_is_listed_with_or_without_units(run_files, kind):
 def test_the_walk_covers_every_listed_dataset(run_files):
     """Each pattern of the lists matches a dataset of some kind, so none is checked in vain."""
     paths = {path for walked in run_files.values() for path in walked}
-    unused = [p for p in [pattern for pattern, _ in UNITS] + UNITLESS + list(RECORDER_OWNED)
+    unused = [p for p in [pattern for pattern, _ in UNITS] + UNITLESS
               if not any(matches(p, path) for path in paths)]
     assert not unused, f"no run file holds a dataset matching {unused}"
     assert sum(len(walked) for walked in run_files.values()) > 300
-
-
-def test_recorder_owned_exemptions_are_still_needed(run_files):
-    """An exemption ends when the recorder writes the attribute: then delete it from RECORDER_OWNED."""
-    fixed = sorted({(path, attribute) for walked in run_files.values() for path, attrs in walked.items()
-                    for attribute in RECORDER_OWNED.get(path, ()) if attrs.get(attribute)})
-    assert not fixed, f"the recorder now writes these; remove them from RECORDER_OWNED: {fixed}"
 
 
 def documented_lines() -> dict[str, list[str]]:
@@ -235,9 +195,8 @@ def documented_lines() -> dict[str, list[str]]:
 
 
 def documented_units() -> dict[str, str]:
-    """The units column of the dataset tables: path pattern → units, '' for none (``—``);
-    the mark † (not written yet, see RECORDER_OWNED) is dropped."""
-    return {path: "" if units == "—" else units.removesuffix("†").strip().strip("`")
+    """The units column of the dataset tables: path pattern → units, '' for none (``—``)."""
+    return {path: "" if units == "—" else units.strip("`")
             for path, (_, _, units, _) in documented_lines().items()}
 
 
@@ -251,13 +210,10 @@ def test_docs_list_every_dataset_with_the_units_it_carries(run_files):
             if not rows:
                 problems.append(f"{kind}: {path} is not documented")
             for pattern in rows:
-                if documented[pattern] != attrs.get("units", "") and not exempt(path, "units"):
+                if documented[pattern] != attrs.get("units", ""):
                     problems.append(f"{kind}: {path} carries units {attrs.get('units')!r}, "
                                     f"docs/run-file.md says {documented[pattern]!r} ({pattern})")
     assert not problems, "\n".join(problems)
-    marked = {p for p, cells in documented_lines().items() if cells[2].endswith("†")}
-    assert marked == {p for p, missing in RECORDER_OWNED.items() if "units" in missing}, \
-        "docs/run-file.md marks with † exactly the datasets RECORDER_OWNED exempts from units"
     disagree = [p for p, units in UNITS if p in documented and documented[p] != units]
     assert not disagree, f"docs/run-file.md and UNITS disagree on {disagree}"
     paths = {path for walked in run_files.values() for path in walked}

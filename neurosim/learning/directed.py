@@ -25,6 +25,7 @@ from neurosim.learning.rules import AsymmetricRule, DeepRule, PathIntegral
 from neurosim.learning.sparsity import prune
 from neurosim.models.directed import DirectedNetwork
 from neurosim.models.stability import rate_sum_drift, stable_fraction
+from neurosim.runfile.layout import COUNT, DIMENSIONLESS, FRACTION, STATE_SCALE_UNITS
 
 EXTRA_METRICS = {
     "mse": "mean over the task's examples of (ŷ − y)² at the free equilibrium from rest, after the epoch",
@@ -38,6 +39,10 @@ EXTRA_METRICS = {
 }
 """The directed controller's epoch metrics beyond errors and cost, with their descriptions."""
 
+EXTRA_METRIC_UNITS = {"mse": DIMENSIONLESS, "sparsity": FRACTION, "removed": COUNT, "stable_fraction": FRACTION,
+                      "rate_sum_drift": STATE_SCALE_UNITS, "lost_fraction": FRACTION}
+"""The units of :data:`EXTRA_METRICS` (``docs/run-file.md``)."""
+
 
 class DirectedEP:
     """DEEP (``dynamics.kind: deep``) or asymmetric EP on a :class:`DirectedNetwork`."""
@@ -45,6 +50,7 @@ class DirectedEP:
     datapath = "ep"
     inference = "free"
     metric_descriptions = EXTRA_METRICS
+    metric_units = EXTRA_METRIC_UNITS
     persistent = False
     """Every free phase starts from rest (the paper's): no persistent particles."""
 

@@ -47,15 +47,18 @@ from neurosim.observe.observer import Observer
 from neurosim.observe.tracing import Tracer
 from neurosim.runfile import checkpoint
 from neurosim.runfile.h5io import append_rows
-from neurosim.runfile.layout import partial_path
+from neurosim.runfile.layout import (COORDINATE_UNITS, DELTA_W_UNITS, DIMENSIONLESS, FRACTION, SECONDS,
+                                     partial_path)
 
 EPOCH_METRICS = {
-    "train_error": "fraction of training examples misclassified at their free equilibrium, counted online before each batch's update",
-    "test_error": "fraction of test examples misclassified at their free equilibrium after the epoch",
-    "cost": "mean over training examples of ‖y − y_target‖² at the free equilibrium (online)",
-    "test_cost": "mean over test examples of ‖y − y_target‖² at the free equilibrium",
-    "seconds": "wall-clock time of the epoch, s",
+    "train_error": ("fraction of training examples misclassified at their free equilibrium, counted online before "
+                    "each batch's update", FRACTION),
+    "test_error": ("fraction of test examples misclassified at their free equilibrium after the epoch", FRACTION),
+    "cost": ("mean over training examples of ‖y − y_target‖² at the free equilibrium (online)", DIMENSIONLESS),
+    "test_cost": ("mean over test examples of ‖y − y_target‖² at the free equilibrium", DIMENSIONLESS),
+    "seconds": ("wall-clock time of the epoch", SECONDS),
 }
+"""Every epoch metric of every run: (description, units)."""
 
 
 def _git_commit() -> str:
@@ -250,7 +253,9 @@ class RunRecorder(Observer):
         self.run = run
         model, controller = run.model, run.controller
         self.blocks = list(model.blocks.values())
-        self.extra_metrics = getattr(controller, "metric_descriptions", {})
+        units = getattr(controller, "metric_units", {})
+        self.extra_metrics = {name: (text, units[name])
+                              for name, text in getattr(controller, "metric_descriptions", {}).items()}
         if self.checkpoint is not None:  # resumed: what the run is was written when it started
             return
         g = self.file.create_group("topology")
@@ -260,9 +265,13 @@ class RunRecorder(Observer):
             ds = g.create_dataset(name, data=data, dtype=h5py.string_dtype() if text else None)
             ds.attrs.update(attrs)
         g = self.file.create_group("rates")
-        g.create_dataset("pair", data=np.array([controller.rates[block] for block in model.blocks]))
+        pair = g.create_dataset("pair", data=np.array([controller.rates[block] for block in model.blocks]))
+        pair.attrs.update(description="learning rate α of each synapse block, in /topology/layer_pairs order "
+                                      "(a directed graph: its one block W)", units=DIMENSIONLESS, axes="block")
         if hasattr(controller, "bias_rates"):
-            g.create_dataset("bias", data=controller.bias_rates)
+            bias = g.create_dataset("bias", data=controller.bias_rates)
+            bias.attrs.update(description="learning rate of each non-input neuron's bias (the rate of the pair "
+                                          "ending at its layer)", units=DIMENSIONLESS, axes="neuron")
         g.attrs["description"] = ("learning rate of each synapse block (layer pair, in /topology/layer_pairs "
                                   "order) and of each neuron's bias")
         self.file.create_group("metrics/epoch")
@@ -285,24 +294,26 @@ class RunRecorder(Observer):
                     description="root-mean-square of the applied correction α·ΔW over each layer pair's connections",
                     units="weight units per batch", **pairs_axis)
         append_rows(g, "mean_abs_dw", np.array([r.update.mean_abs_dw for r in rows]),
-                    description="mean |ΔW| over each layer pair's connections (before the learning rate)", **pairs_axis)
+                    description="mean |ΔW| over each layer pair's connections (before the learning rate)",
+                    units=DELTA_W_UNITS, **pairs_axis)
         if rows and rows[0].update.lost_fraction is not None:  # quantised weights or updates only
             append_rows(g, "lost_fraction", np.array([r.update.lost_fraction for r in rows]),
                         description="fraction of each layer pair's connections with ΔW ≠ 0 whose stored weight "
                                     "did not change (the update fell below the weight resolution); NaN: no ΔW ≠ 0",
-                        **pairs_axis)
+                        units=FRACTION, **pairs_axis)
         append_rows(g, "train_error", np.array([r.errors / r.examples for r in rows]),
-                    description="fraction of the batch misclassified at the free equilibrium")
-        append_rows(g, "cost", np.array([r.cost for r in rows]), description="mean ‖y − y_target‖² over the batch")
+                    description="fraction of the batch misclassified at the free equilibrium", units=FRACTION)
+        append_rows(g, "cost", np.array([r.cost for r in rows]), description="mean ‖y − y_target‖² over the batch",
+                    units=DIMENSIONLESS)
         if rows and rows[0].beta is not None:  # a rule with a β
             append_rows(g, "beta", np.array([r.beta for r in rows]),
-                        description="signed β of the batch's weakly-clamped phase")
-        append_rows(g, "epoch", np.full(len(rows), record.epoch), description="epoch of each batch")
+                        description="signed β of the batch's weakly-clamped phase", units=DIMENSIONLESS)
+        append_rows(g, "epoch", np.full(len(rows), record.epoch), description="epoch of each batch",
+                    units=COORDINATE_UNITS["epoch"])
         self._batch_rows = []
         g = self.file["metrics/epoch"]
-        for name, description in {**EPOCH_METRICS, **self.extra_metrics}.items():
-            value = getattr(record, name)
-            append_rows(g, name, np.array([value]), description=description)
+        for name, (description, units) in {**EPOCH_METRICS, **self.extra_metrics}.items():
+            append_rows(g, name, np.array([getattr(record, name)]), description=description, units=units)
         self._epochs_done += 1
         self._lengths = checkpoint.appendable_lengths(self.file)
         state = self.run.checkpoint(self._lengths)
