@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 import neurosim
-from conftest import network_scenario, run_cli, run_main, with_changes, write_scenario
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import directed_scenario, network_scenario, run_cli, run_main, with_changes, write_scenario
 from neurosim.analysis import plots
+from neurosim.runfile.read import SelectionError
 
 
 def scenario(name: str, **changes) -> dict:
@@ -26,6 +31,10 @@ def run_files(tmp_path_factory):
                                                                 {"banks": ["weights"], "cadence": "epoch"}]}),
         "p1": scenario("p = 1 %", topology={"kind": "layer_skipping", "p": 0.01}),
         "p20": scenario("p = 20 %", topology={"kind": "layer_skipping", "p": 0.2}),
+        "bp": scenario("backprop", datapath="bp"),
+        "deep": directed_scenario(name="deep and", **{"training.epochs": 3, "trace": {"records": [
+            {"banks": ["state"], "cadence": "step", "batches": [0], "epochs": [0, 2]},
+            {"banks": ["weights"], "cadence": "epoch"}]}}),
     }
     paths = {}
     for key, content in specs.items():
@@ -98,7 +107,7 @@ def test_trace_plot_shades_phases_and_histograms_every_pair(run_files):
     first = (step.epoch == 0) & (step.batch == 0)
     np.testing.assert_array_equal(lines[1].get_ydata(), step.layer(3)[first, 0, 9])
     assert [ax.get_xlabel() for ax in hists] == [f"weight, layers {p} (dimensionless)" for p in ("0-1", "1-2", "2-3")]
-    with pytest.raises(plots.PlotError, match="does not exist"):
+    with pytest.raises(plots.PlotError, match=r"--neuron 4:0: no layer 4 \(non-input layers 1, 2, 3"):
         plots.trace(run, neurons=[(4, 0)])
 
 
@@ -128,4 +137,95 @@ def test_plot_command_rejects_bad_requests(run_files, tmp_path, monkeypatch, cap
     code, _, err = run_cli(monkeypatch, capsys, "plot", run_files["layered"], "--kind", "trace",
                            "--neuron", "x", "--out", tmp_path / "x.png")
     assert code != 0 and "LAYER:INDEX" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- selections are checked against the run file -------------------------------------------------
+
+
+@pytest.mark.parametrize("selection, message", [
+    ({"epoch": 2}, r"--epoch 2: .*trace state/step holds no epoch 2 \(it holds epochs 0, 1\); "
+                   r"the run has 2 completed epoch\(s\)"),
+    ({"epoch": -1}, r"--epoch -1: .*holds no epoch -1 \(it holds epochs 0, 1\)"),
+    ({"epoch": 1, "batch": 3}, r"--batch 3: .*holds no batch 3 \(it holds batches 0 in epoch 1\)"),
+    ({"sample": 10}, r"--sample 10: .*holds no sample 10 \(it holds samples 0–9\)"),
+    ({"neurons": [(2, 6)]}, r"--neuron 2:6: layer 2 has neurons 0–5"),
+    ({"neurons": [(0, 0)]}, r"--neuron 0:0: no layer 0 \(non-input layers 1, 2, 3"),
+    ({"pairs": "every"}, r"--pairs 'every': use adjacent or all"),
+])
+def test_trace_plot_refuses_a_selection_the_run_file_does_not_hold(run_files, selection, message):
+    with pytest.raises(plots.PlotError, match=message):
+        plots.trace(neurosim.open_run(run_files["layered"]), **selection)
+
+
+@settings(max_examples=25, deadline=None)
+@given(epoch=st.integers(-3, 6), batch=st.one_of(st.none(), st.integers(0, 4)))
+def test_trace_plot_draws_exactly_the_selected_epoch_and_batch_or_refuses(run_files, epoch, batch):
+    """The directed run traces the steps of batch 0 of epochs 0 and 2 (of 3)."""
+    run = neurosim.open_run(run_files["deep"])
+    step = run.trace("state", "step")
+    if epoch not in (0, 2):
+        with pytest.raises(plots.PlotError, match=rf"--epoch {epoch}: .*holds no epoch {epoch} \(it holds epochs 0, 2\)"
+                                                  r"; the run has 3 completed epoch\(s\)"):
+            plots.trace(run, epoch=epoch, batch=batch)
+        return
+    if batch not in (None, 0):
+        with pytest.raises(plots.PlotError, match=rf"--batch {batch}: .*\(it holds batches 0 in epoch {epoch}\)"):
+            plots.trace(run, epoch=epoch, batch=batch)
+        return
+    fig = plots.trace(run, epoch=epoch, batch=batch)
+    top = fig.axes[0]
+    assert top.get_title().endswith(f"epoch index {epoch}, batch 0, example 0 of the batch")
+    drawn = top.get_lines()[0].get_ydata()
+    np.testing.assert_array_equal(drawn, step.values[step.events(epoch=epoch, batch=0), 0, step.column(1, 0)])
+    plt.close(fig)
+
+
+def test_epoch_and_batch_do_not_apply_to_phase_end_states(run_files):
+    """The default trace policy keeps phase-end states, drawn over every epoch: --epoch 99
+    used to be ignored there, drawing every epoch as if it were valid."""
+    run = neurosim.open_run(run_files["p1"])
+    with pytest.raises(plots.PlotError, match=r"--epoch 99: .* traces the state at phase ends only"):
+        plots.trace(run, epoch=99)
+    with pytest.raises(plots.PlotError, match=r"--batch 0: .* traces the state at phase ends only"):
+        plots.trace(run, batch=0)
+
+
+def test_backprop_phase_end_states_are_drawn_by_their_own_phases(run_files):
+    fig = plots.trace(neurosim.open_run(run_files["bp"]))
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert labels[:2] == ["neuron 0 of layer 1, end of forward phase", "neuron 0 of layer 1, end of backward phase"]
+    assert all(len(line.get_xdata()) == 2 for line in fig.axes[0].get_lines())  # one point per epoch
+
+
+def test_a_directed_run_file_reads_and_plots_its_one_block(run_files):
+    run = neurosim.open_run(run_files["deep"])
+    assert run.layer_pairs == ["W"]
+    assert [line.get_label() for line in plots.rates([run], window=1).axes[0].get_lines()] == ["layers W"]
+    assert [ax.get_xlabel() for ax in plots.trace(run).axes[1:]] == ["weight, layers W (dimensionless)"]
+
+
+def test_trace_selection_errors_name_the_coordinate_value_and_what_is_held(run_files):
+    step = neurosim.open_run(run_files["layered"]).trace("state", "step")
+    assert len(step.events(epoch=1, batch=0, phase="free")) == 5
+    with pytest.raises(SelectionError, match=r"holds no phase 'forward' \(it holds phases free, weakly-clamped "
+                                             r"in epoch 1 in batch 0\)"):
+        step.events(epoch=1, batch=0, phase="forward")
+    with pytest.raises(SelectionError, match=r"holds no neuron 3:10 \(it holds neurons 0–9 of layer 3\)"):
+        step.column(3, 10)
+    with pytest.raises(SelectionError, match=r"holds no layer 7 \(it holds layers 1, 2, 3\)"):
+        step.layer(7)
+    weights = neurosim.open_run(run_files["layered"]).trace("weights", "epoch")
+    with pytest.raises(SelectionError, match=r"holds no batch 0 \(it holds no batch coordinate"):
+        weights.events(batch=0)
+
+
+def test_plot_command_names_the_option_and_writes_nothing(run_files, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "trace.png"
+    code, _, err = run_cli(monkeypatch, capsys, "plot", run_files["layered"], "--kind", "trace", "--epoch", "99",
+                           "--out", out)
+    assert code == 1 and "error: --epoch 99: " in err and "it holds epochs 0, 1" in err
+    code, _, err = run_cli(monkeypatch, capsys, "plot", run_files["layered"], "--kind", "trace", "--neuron", "1:8",
+                           "--out", out)
+    assert code == 1 and "error: --neuron 1:8: layer 1 has neurons 0–7" in err
     assert list(tmp_path.iterdir()) == []

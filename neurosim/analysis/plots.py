@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from neurosim.errors import NeurosimError  # noqa: E402
-from neurosim.runfile.read import Run  # noqa: E402
+from neurosim.runfile.read import Run, SelectionError, Trace, held  # noqa: E402
 from neurosim.config.scenario import parse_pair  # noqa: E402
 from neurosim.models.topology import fraction_for, layered_with_intralayer_count  # noqa: E402
 
@@ -32,11 +32,19 @@ KINDS = ("errors", "rates", "p-sweep", "trace")
 STYLE = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 8,
          "xtick.labelsize": 8, "ytick.labelsize": 8, "figure.dpi": 150, "savefig.bbox": "tight"}
 RMS_LABEL = "RMS correction α·ΔW (weight units per batch)"
-PHASE_COLOURS = {"free": "#dbe9f6", "weakly-clamped": "#fde3c8"}
+PHASE_COLOURS = {"free": "#dbe9f6", "weakly-clamped": "#fde3c8", "forward": "#dbe9f6", "backward": "#fde3c8"}
+PAIRS = ("adjacent", "all")
+"""The ``pairs`` selections: the paper's adjacent layer pairs, or every block."""
 
 
 class PlotError(NeurosimError):
-    """Runs that cannot make the requested figure (missing metric or trace, wrong kind of run)."""
+    """Runs that cannot make the requested figure (missing metric or trace, wrong kind of run,
+    a selection the run file does not hold)."""
+
+
+def _option(option: str, value, exc: SelectionError) -> PlotError:
+    """A selection the run file does not hold, as the command-line option that asked for it."""
+    return PlotError(f"{option} {value}: {exc}")
 
 
 def labels(runs: list[Run]) -> list[str]:
@@ -62,13 +70,28 @@ def moving_average(values: np.ndarray, window: int = 11) -> np.ndarray:
     return out
 
 
+def _is_pair(name: str) -> bool:
+    try:
+        parse_pair(name)
+    except ValueError:
+        return False
+    return True
+
+
 def adjacent_pairs(names: list[str]) -> list[str]:
-    """Pairs joining consecutive layers (``a-(a+1)``), the paper's "layers" in Figures 4 and 5."""
-    return [n for n in names if parse_pair(n)[1] == parse_pair(n)[0] + 1]
+    """Pairs joining consecutive layers (``a-(a+1)``), the paper's "layers" in Figures 4 and 5.
+    A block that is no layer pair (a directed graph's ``W``, the whole graph) is kept."""
+    return [n for n in names if not _is_pair(n) or parse_pair(n)[1] == parse_pair(n)[0] + 1]
 
 
 def _pairs(run: Run, which: str) -> list[str]:
-    return adjacent_pairs(run.layer_pairs) if which == "adjacent" else list(run.layer_pairs)
+    if which not in PAIRS:
+        raise PlotError(f"--pairs {which!r}: use {' or '.join(PAIRS)}")
+    names = adjacent_pairs(run.layer_pairs) if which == "adjacent" else list(run.layer_pairs)
+    if not names:
+        raise PlotError(f"{run.path}: --pairs {which}: the run file names no synapse block "
+                        f"(layer pairs held: {held(run.layer_pairs)})")
+    return names
 
 
 def _need(run: Run, table: dict, name: str, where: str) -> np.ndarray:
@@ -101,6 +124,8 @@ def errors(runs: list[Run]) -> plt.Figure:
 
 def rates(runs: list[Run], pairs: str = "adjacent", window: int = 11) -> plt.Figure:
     """RMS correction per layer pair against training batch, centred moving average, log y; a panel per run."""
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
+        raise PlotError(f"window {window!r}: give a whole number of batches ≥ 1")
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, len(runs), figsize=(3.2 * len(runs) + 0.6, 3.2), sharey=True, squeeze=False)
         for ax, run, label in zip(axes[0], runs, labels(runs)):
@@ -161,81 +186,114 @@ def p_sweep(runs: list[Run], pairs: str = "adjacent") -> plt.Figure:
 
 
 def trace(run: Run, neurons: list[tuple[int, int]] | None = None, epoch: int | None = None,
-          sample: int = 0, pairs: str = "adjacent") -> plt.Figure:
-    """Top: state of chosen neurons (layer, index) through one traced batch, free and weakly-clamped
-    phases shaded (needs a ``state``/``step`` trace; else the phase-end states per epoch).
-    Bottom: histogram of each layer pair's weights at every recorded epoch (``weights``/``epoch``)."""
+          sample: int = 0, pairs: str = "adjacent", batch: int | None = None) -> plt.Figure:
+    """Top: state of chosen neurons (layer, index) through one traced batch (``epoch`` and
+    ``batch``, default the first traced), its phases shaded (needs a ``state``/``step``
+    trace; else the phase-end states per epoch, where ``epoch`` and ``batch`` do not apply).
+    Bottom: histogram of each layer pair's weights at every recorded epoch (``weights``/``epoch``).
+
+    Every selection is checked against the run file before anything is drawn: a neuron,
+    epoch, batch, sample or pair selection it does not hold raises :class:`PlotError`
+    naming the option, the value and what the file holds."""
     layers = range(1, len(run.layer_sizes))
     neurons = neurons or [(layer, 0) for layer in layers]
     for layer, index in neurons:
-        if layer not in layers or not 0 <= index < run.layer_sizes[layer]:
-            raise PlotError(f"neuron {layer}:{index} does not exist (layers 1..{len(run.layer_sizes) - 1}, "
+        if layer not in layers:
+            raise PlotError(f"--neuron {layer}:{index}: no layer {layer} (non-input layers {held(layers)}, "
                             f"sizes {run.layer_sizes[1:]})")
-    has_weights = ("weights", "epoch") in run.traces
-    names = _pairs(run, pairs) if has_weights else []
+        if not 0 <= index < run.layer_sizes[layer]:
+            raise PlotError(f"--neuron {layer}:{index}: layer {layer} has neurons 0–{run.layer_sizes[layer] - 1}")
+    if pairs not in PAIRS:
+        raise PlotError(f"--pairs {pairs!r}: use {' or '.join(PAIRS)}")
+    if ("weights", "epoch") in run.traces:
+        weights = run.trace("weights", "epoch")
+        names = [name for name in _pairs(run, pairs) if name in weights.values]
+        if not names:
+            raise PlotError(f"--pairs {pairs}: the weights/epoch trace of {run.path} holds no such block "
+                            f"(it holds {held(list(weights.values))})")
+    else:
+        weights, names = None, []
+    t, events = _state_selection(run, neurons, epoch, batch, sample)
     with plt.rc_context(STYLE):
         fig = plt.figure(figsize=(max(6.5, 2.2 * len(names)), 5.6 if names else 3.0))
         grid = fig.add_gridspec(2 if names else 1, max(1, len(names)))
-        _trajectories(fig.add_subplot(grid[0, :]), run, neurons, epoch, sample)
+        _trajectories(fig.add_subplot(grid[0, :]), run, t, events, neurons, sample)
         for k, name in enumerate(names):
-            _weight_histograms(fig.add_subplot(grid[1, k]), run, name, first=k == 0)
+            _weight_histograms(fig.add_subplot(grid[1, k]), weights, name, first=k == 0)
         fig.tight_layout()
     return fig
 
 
-def _columns(t, neurons):
-    return [int(np.flatnonzero((t.neuron_layer == layer) & (t.neuron_index == index))[0]) for layer, index in neurons]
-
-
-def _sample_row(t, sample: int) -> int:
-    rows = np.flatnonzero(np.asarray(t.samples) == sample)
-    if len(rows) == 0:
-        raise PlotError(f"sample {sample} was not recorded (samples traced: {list(t.samples)})")
-    return int(rows[0])
-
-
-def _trajectories(ax, run: Run, neurons, epoch, sample) -> None:
+def _state_selection(run: Run, neurons, epoch: int | None, batch: int | None, sample: int) -> tuple[Trace, np.ndarray]:
+    """The state trace to draw and the events of the selected batch (a step trace) or every
+    event (phase-end states); refuses a selection the trace does not hold."""
     if ("state", "step") in run.traces:
         t = run.trace("state", "step")
         if len(t.epoch) == 0:
             raise PlotError(f"{run.path}: the state/step trace holds no event yet")
-        epoch = int(t.epoch[0]) if epoch is None else epoch
-        in_epoch = np.flatnonzero(t.epoch == epoch)
-        if len(in_epoch) == 0:
-            raise PlotError(f"{run.path}: no state/step events in epoch {epoch} (epochs traced: "
-                            f"{sorted(set(t.epoch.tolist()))})")
-        batch = int(t.batch[in_epoch[0]])
-        events = in_epoch[t.batch[in_epoch] == batch]
-        row, columns = _sample_row(t, sample), _columns(t, neurons)
-        x = np.arange(len(events))
-        for phase, colour in PHASE_COLOURS.items():
-            steps = x[t.phase[events] == phase]
-            if len(steps):
-                ax.axvspan(steps[0] - 0.5, steps[-1] + 0.5, color=colour, lw=0,
-                           label=f"{phase} phase")
-        for k, (column, (layer, index)) in enumerate(zip(columns, neurons)):
-            ax.plot(x, t.values[events, row, column], color=f"C{k}", label=f"neuron {index} of layer {layer}")
-        ax.set_xlabel("integration step (free phase, then weakly-clamped phase)")
-        ax.set_title(f"{run.name}: epoch index {epoch}, batch {batch}, example {sample} of the batch")
+        epochs = len(run.epoch.get("train_error", []))
+        try:
+            chosen = t.events(epoch=int(t.epoch[0]) if epoch is None else epoch)
+        except SelectionError as exc:
+            raise PlotError(f"--epoch {epoch}: {exc}; the run has {epochs} completed epoch(s), "
+                            f"numbered from 0") from None
+        try:
+            chosen = t.events(epoch=int(t.epoch[chosen[0]]), batch=int(t.batch[chosen[0]]) if batch is None else batch)
+        except SelectionError as exc:
+            raise _option("--batch", batch, exc) from None
     elif ("state", "phase_end") in run.traces:
         t = run.trace("state", "phase_end")
-        row, columns = _sample_row(t, sample), _columns(t, neurons)
+        for option, value in (("--epoch", epoch), ("--batch", batch)):
+            if value is not None:
+                raise PlotError(f"{option} {value}: {run.path} traces the state at phase ends only, drawn over "
+                                f"every epoch; {option} selects a batch of a state/step trace (record bank "
+                                f"'state' at cadence 'step')")
+        chosen = np.arange(len(t.epoch))
+        if len(chosen) == 0:
+            raise PlotError(f"{run.path}: the state/phase_end trace holds no event yet")
+    else:
+        raise PlotError(f"{run.path}: no state trace (record bank 'state' at cadence 'step' or 'phase_end')")
+    try:
+        t.sample_row(sample)
+    except SelectionError as exc:
+        raise _option("--sample", sample, exc) from None
+    for layer, index in neurons:
+        try:
+            t.column(layer, index)
+        except SelectionError as exc:
+            raise _option("--neuron", f"{layer}:{index}", exc) from None
+    return t, chosen
+
+
+def _trajectories(ax, run: Run, t: Trace, events: np.ndarray, neurons, sample: int) -> None:
+    row, columns = t.sample_row(sample), [t.column(layer, index) for layer, index in neurons]
+    if t.cadence == "step":
+        x = np.arange(len(events))
+        phases = list(dict.fromkeys(t.phase[events].tolist()))
+        for k, phase in enumerate(phases):
+            steps = x[t.phase[events] == phase]
+            ax.axvspan(steps[0] - 0.5, steps[-1] + 0.5, color=PHASE_COLOURS.get(phase, f"C{k}"), lw=0,
+                       alpha=1.0 if phase in PHASE_COLOURS else 0.15, label=f"{phase} phase")
         for k, (column, (layer, index)) in enumerate(zip(columns, neurons)):
-            for phase, marker in (("free", "o-"), ("weakly-clamped", "x--")):
-                chosen = t.phase == phase
+            ax.plot(x, t.values[events, row, column], color=f"C{k}", label=f"neuron {index} of layer {layer}")
+        ax.set_xlabel(f"integration step ({', then '.join(f'{p} phase' for p in phases)})")
+        epoch, batch = int(t.epoch[events[0]]), int(t.batch[events[0]])
+        ax.set_title(f"{run.name}: epoch index {epoch}, batch {batch}, example {sample} of the batch")
+    else:
+        phases = list(dict.fromkeys(t.phase[events].tolist()))
+        for k, (column, (layer, index)) in enumerate(zip(columns, neurons)):
+            for phase, marker in zip(phases, ("o-", "x--", "s:", "d-.")):
+                chosen = events[t.phase[events] == phase]
                 ax.plot(t.epoch[chosen] + 1, t.values[chosen, row, column], marker, color=f"C{k}",
                         label=f"neuron {index} of layer {layer}, end of {phase} phase")
         ax.set_xlabel("epoch (first traced batch of each)")
         ax.set_title(f"{run.name}: phase-end states (record cadence 'step' for trajectories)")
-    else:
-        raise PlotError(f"{run.path}: no state trace (record bank 'state' at cadence 'step' or 'phase_end')")
     ax.set_ylabel("neuron state s (dimensionless)")
     ax.legend(ncol=2, loc="best")
     ax.grid(alpha=0.3)
 
 
-def _weight_histograms(ax, run: Run, name: str, first: bool) -> None:
-    t = run.trace("weights", "epoch")
+def _weight_histograms(ax, t: Trace, name: str, first: bool) -> None:
     block, mask = t.values[name], t.connectivity[name]
     colours = plt.cm.viridis(np.linspace(0, 0.9, len(t.epoch)))
     existing = slice(None) if mask is None else mask

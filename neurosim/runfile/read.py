@@ -33,6 +33,30 @@ class RunFileError(NeurosimError):
     """A run file that is missing or not a neurosim run file."""
 
 
+class SelectionError(RunFileError):
+    """A selection (an epoch, batch, phase, sample, neuron, block) the run file does not hold.
+
+    ``what`` names the selection (``epoch``, ``neuron``), ``value`` is what was asked for
+    and ``available`` says what the file holds, in words; the message reads
+    ``FILE: trace BANK/CADENCE holds no WHAT VALUE (it holds AVAILABLE)``."""
+
+    def __init__(self, path: Path, where: str, what: str, value, available: str):
+        self.what, self.value, self.available = what, value, available
+        super().__init__(f"{path}: {where} holds no {what} {value} (it holds {available})")
+
+
+def held(values) -> str:
+    """A short description of the distinct values of a coordinate: ``0, 1, 2`` or ``0–99``
+    for a run of consecutive integers, ``none`` when empty."""
+    distinct = sorted(set(np.asarray(values).tolist()))
+    if not distinct:
+        return "none"
+    if (len(distinct) > 3 and all(isinstance(v, int) for v in distinct)
+            and distinct == list(range(distinct[0], distinct[-1] + 1))):
+        return f"{distinct[0]}–{distinct[-1]}"
+    return ", ".join(str(v) for v in distinct)
+
+
 @dataclass
 class Trace:
     """One traced bank at one cadence: sampled values and the coordinates of every event."""
@@ -59,11 +83,62 @@ class Trace:
     connectivity: dict[str, np.ndarray | None] | None
     """Synapse banks: True where a connection exists, per layer pair (None: complete block)."""
 
+    path: Path | None = None
+    """The run file it was read from (for messages)."""
+
+    @property
+    def where(self) -> str:
+        return f"trace {self.bank}/{self.cadence}"
+
+    def _refuse(self, what: str, value, available: str) -> SelectionError:
+        return SelectionError(self.path, self.where, what, value, available)
+
     def layer(self, layer: int) -> np.ndarray:
         """Values of the neurons of ``layer`` only (last axis restricted)."""
         if self.neuron_layer is None:
             raise ValueError(f"trace {self.bank}/{self.cadence} is not indexed by neuron")
+        if layer not in self.neuron_layer:
+            raise self._refuse("layer", layer, f"layers {held(self.neuron_layer)}")
         return self.values[..., self.neuron_layer == layer]
+
+    def events(self, epoch: int | None = None, batch: int | None = None, phase: str | None = None) -> np.ndarray:
+        """Indices of the events at ``epoch``, ``batch`` and ``phase`` (None: any), in order.
+
+        A value the trace holds no event at raises :class:`SelectionError` naming it and
+        the values held (the batches of that epoch, the phases of that batch)."""
+        chosen, within = np.ones(len(self.epoch), dtype=bool), ""
+        for what, value, coordinate in (("epoch", epoch, self.epoch), ("batch", batch, self.batch),
+                                         ("phase", phase, self.phase)):
+            if value is None:
+                continue
+            shown = repr(value) if what == "phase" else value
+            if coordinate is None:
+                raise self._refuse(what, shown, f"no {what} coordinate: its cadence is {self.cadence!r}")
+            match = chosen & (coordinate == value)
+            if not match.any():
+                scope = {"epoch": "epochs", "batch": "batches", "phase": "phases"}[what]
+                raise self._refuse(what, shown, f"{scope} {held(coordinate[chosen])}{within}")
+            chosen, within = match, f"{within} in {what} {shown}"
+        return np.flatnonzero(chosen)
+
+    def sample_row(self, sample: int) -> int:
+        """The row of the sample axis holding example ``sample`` of the batch."""
+        rows = np.flatnonzero(np.asarray(self.samples) == sample) if self.samples is not None else []
+        if len(rows) == 0:
+            raise self._refuse("sample", sample, f"samples {held([] if self.samples is None else self.samples)}")
+        return int(rows[0])
+
+    def column(self, layer: int, index: int) -> int:
+        """The neuron column of neuron ``index`` of ``layer``."""
+        if self.neuron_layer is None:
+            raise ValueError(f"trace {self.bank}/{self.cadence} is not indexed by neuron")
+        columns = np.flatnonzero((self.neuron_layer == layer) & (self.neuron_index == index))
+        if len(columns) == 0:
+            indices = self.neuron_index[self.neuron_layer == layer]
+            available = (f"neurons {held(indices)} of layer {layer}" if len(indices)
+                         else f"layers {held(self.neuron_layer)}")
+            raise self._refuse("neuron", f"{layer}:{index}", available)
+        return int(columns[0])
 
 
 class Run:
@@ -81,7 +156,7 @@ class Run:
                 self.attrs = {k: _plain(v) for k, v in f.attrs.items()}
                 self.config_text = f["config"][()].decode()
                 self.layer_sizes = f["topology/layer_sizes"][()].tolist() if "topology" in f else []
-                self.layer_pairs = [_text(p) for p in f["topology/layer_pairs"][()]] if "topology" in f else []
+                self.layer_pairs = _blocks(f)
                 self.epoch = _arrays(f, "metrics/epoch")
                 self.batch = _arrays(f, "metrics/batch")
                 self.traces = [(bank, cadence) for bank in f.get("trace", {})
@@ -146,7 +221,7 @@ class Run:
                 step=coords["step"][:n] if "step" in coords else None,
                 units=_text(g.attrs["units"]), description=_text(g.attrs["description"]),
                 samples=attrs.get("samples"), neuron_layer=attrs.get("neuron_layer"),
-                neuron_index=attrs.get("neuron_index"), connectivity=connectivity,
+                neuron_index=attrs.get("neuron_index"), connectivity=connectivity, path=self.path,
             )
 
     def __repr__(self) -> str:
@@ -157,6 +232,17 @@ class Run:
 def open_run(path: str | Path) -> Run:
     """Read the run file at ``path`` (or its ``.partial`` file while it is being written)."""
     return Run(path)
+
+
+def _blocks(f: h5py.File) -> list[str]:
+    """The synapse block names, in the order of every per-block column: the layer pairs of a
+    network (``/topology/layer_pairs``); a directed graph's one block ``W`` (its file has no
+    layer pairs: the columns' ``layer_pairs`` attribute names it)."""
+    if "topology/layer_pairs" in f:
+        return [_text(p) for p in f["topology/layer_pairs"][()]]
+    if "metrics/batch/rms_correction" in f:
+        return [_text(p) for p in f["metrics/batch/rms_correction"].attrs.get("layer_pairs", [])]
+    return []
 
 
 def _arrays(f: h5py.File, group: str) -> dict[str, np.ndarray]:
