@@ -359,9 +359,49 @@ def test_ctrl_c_stops_cleanly_keeping_every_completed_point(tmp_path, monkeypatc
     assert 0 < len(kept) < 12, f"Ctrl-C landed after {len(kept)} of 12 points"
     assert {f"{name}.h5" for name, s in statuses.items() if s == "complete"} == set(kept)
     assert set(statuses.values()) <= {"complete", "interrupted", "pending"}
-    assert not list(out.glob("*.partial")), "an interrupted point left a partial file"
+    unfinished = {p.name.removesuffix(".h5.partial") for p in out.glob("*.partial")}
+    assert not unfinished & {name for name, s in statuses.items() if s == "complete"}, \
+        "a complete point left a partial file"
 
     code, _, err = run_cli(monkeypatch, capsys, "sweep", path, *GRID, "--workers", 2, "--out", out, "--quiet")
     assert code == 0, err
     after = point_files(out)
     assert len(after) == 12 and {name: after[name] for name in kept} == kept
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_continues_its_unfinished_point_into_the_file_neurosim_run_writes(tmp_path, monkeypatch,
+                                                                                          capsys):
+    """A point's epochs reach the sweep directory as they complete; a killed sweep continues
+    the point from its last epoch, and the point equals ``neurosim run`` of the same
+    resolved scenario, bit for bit (both run training.threads BLAS threads)."""
+    from test_resume import assert_same_run
+
+    content = with_changes(TINY, data={"train_size": 400, "test_size": 100}, topology={"sizes": [784, 100, 10]},
+                           dynamics={"t_free": 30, "t_clamped": 4}, training={"epochs": 4})
+    path = scenario_file(tmp_path, content)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "neurosim.cli", "sweep", str(path), "--grid", "seed=7", "--workers", "1",
+               "--out", str(out), "--quiet"]
+    child = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("*.h5.partial")) and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.01)
+    os.killpg(child.pid, signal.SIGKILL)
+    child.communicate()
+    (partial,) = out.glob("*.h5.partial")
+    with h5py.File(partial, "r") as f:
+        assert 1 <= f.attrs["epochs_completed"] < 4
+
+    code, _, err = run_cli(monkeypatch, capsys, "sweep", path, "--grid", "seed=7", "--workers", "1", "--out", out,
+                           "--quiet")
+    assert code == 0, err
+    assert not list(out.glob("*.partial"))
+    alone = tmp_path / "alone.h5"
+    assert run_cli(monkeypatch, capsys, "run", path, "--set", "seed=7", "--out", alone, "--quiet")[0] == 0
+    swept = tmp_path / "swept.h5"
+    with h5py.File(out / "seed=7.h5") as source, h5py.File(swept, "w") as copy:  # the sweep's own attributes aside
+        copy.attrs.update({k: v for k, v in source.attrs.items() if not k.startswith(("sweep_", "wall", "worker"))})
+        for name in source:
+            source.copy(source[name], copy, name)
+    assert_same_run(swept, alone)

@@ -92,16 +92,18 @@ class PointResult:
 
 
 class ShipCheckpoints(Observer):
-    """After every completed epoch (the recorder has written its checkpoint), put the partial
-    run file's bytes on the Dask queue ``queue`` for the client to keep as ``NAME.h5.partial``."""
+    """After every completed epoch but the last (the recorder has written its checkpoint; the
+    last one's result follows at once), put the partial run file's bytes on the Dask queue
+    ``queue`` for the client to keep as ``NAME.h5.partial``."""
 
-    def __init__(self, queue: str, name: str, partial: Path):
-        self.queue, self.name, self.partial = queue, name, partial
+    def __init__(self, queue: str, name: str, partial: Path, epochs: int):
+        self.queue, self.name, self.partial, self.epochs = queue, name, partial, epochs
 
     def on_epoch_end(self, record) -> None:
         from distributed import Queue
 
-        Queue(self.queue).put((self.name, self.partial.read_bytes()))
+        if record.epoch + 1 < self.epochs:
+            Queue(self.queue).put((self.name, self.partial.read_bytes()))
 
 
 def run_point(name: str, scenario_yaml: str, dataset: Dataset, partial: bytes | None = None,
@@ -121,7 +123,7 @@ def run_point(name: str, scenario_yaml: str, dataset: Dataset, partial: bytes | 
             run = prepare(scenario, dataset)
             with recording(path, scenario, resume=partial is not None) as observers:
                 observers.restore(run)
-                ship = [ShipCheckpoints(queue, name, partial_path(path))] if queue else []
+                ship = [ShipCheckpoints(queue, name, partial_path(path), scenario.training.epochs)] if queue else []
                 train_run(run, epochs=scenario.training.epochs - observers.epochs_completed,
                           observers=[*observers, *ship])
         except NeurosimError as exc:
