@@ -26,6 +26,7 @@ import numpy as np
 from neurosim.config.scenario import Scenario, load_scenario, scenario_from_dict
 from neurosim.observe.observer import Observer
 from neurosim.observe.recorder import recording
+from neurosim.runfile.outputs import claim
 from neurosim.training.loop import EpochRecord, TrainingRun, prepare, train_run
 
 
@@ -78,15 +79,18 @@ class Simulation:
         return self.state("output").copy()
 
     def train(self, epochs: int | None = None, *, max_batches: int | None = None,
-              observers: Sequence[Observer] = (), out: str | Path | None = None) -> list[EpochRecord]:
+              observers: Sequence[Observer] = (), out: str | Path | None = None,
+              overwrite: bool = False) -> list[EpochRecord]:
         """Train ``epochs`` more epochs (default ``training.epochs``), continuing from the
         current state; ``observers`` see every event; ``out`` also writes a run file of these
-        epochs (a file already at that path is replaced). Returns the new epochs' records."""
+        epochs, refusing an existing file unless ``overwrite`` (which replaces it once the
+        epochs complete). Returns the new epochs' records."""
         first = len(self.run.epochs)
         if out is None:
             train_run(self.run, epochs=epochs, max_batches=max_batches, observers=observers)
         else:
-            with recording(out, self.scenario) as recorders:
+            claim(Path(out), self.scenario.digest(), overwrite=overwrite, option="out")
+            with recording(out, self.scenario, max_batches=max_batches) as recorders:
                 train_run(self.run, epochs=epochs, max_batches=max_batches, observers=[*recorders, *observers])
         return self.run.epochs[first:]
 

@@ -194,6 +194,8 @@ def report(runs: tuple[str, ...], fmt: str, out: str | None, plot_path: str | No
     if out is None:
         click.echo(text, nl=False)
         return
+    _claim_text_output(Path(out), tuple(Path(r) for r in runs), overwrite=True)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(text)
     click.echo(f"report: {out}")
 
