@@ -10,6 +10,7 @@ from neurosim.learning.backprop import Backpropagation
 from neurosim.data.datasets import load_embedded
 from neurosim.devices.spec import Quantisers, load_devices
 from neurosim.errors import ConfigError
+from neurosim.learning.phases import NonFinite
 from neurosim.config.scenario import scenario_from_dict
 from neurosim.models.topology import Topology, layer_skipping, layered
 from neurosim.training.loop import train
@@ -196,3 +197,20 @@ def test_a_4_bit_error_cell_trains_like_float_with_stochastic_rounding_not_neare
 
     reference, stochastic, nearest = final_error(None), final_error("stochastic"), final_error("nearest")
     assert stochastic <= reference + 0.02 and nearest >= reference + 0.04, (reference, stochastic, nearest)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("layer", [1, 2])
+def test_an_overflowing_forward_current_names_its_layer_and_does_not_warn(layer, rng):
+    """Weights of 1e308 on the pair into ``layer`` (every other weight 1): its current
+    overflows float64 (the hard sigmoid would clip it back to 1, hiding the overflow from
+    every later value)."""
+    topology = layered([5, 4, 3])
+    network = random_network(topology, rng, scale=0.4)
+    for w in network.synapses.weights.values():
+        w[...] = 1.0
+    network.synapses.weights[(layer - 1, layer)][...] = 1e308
+    ctl = Backpropagation(network, {p: 1.0 for p in topology.pairs}, np.ones(topology.n_state))
+    with pytest.raises(NonFinite) as info:
+        ctl.forward_phase(np.ones((2, 5)))
+    assert (info.value.phase, info.value.what) == ("forward", f"current u of layer {layer}")

@@ -244,3 +244,19 @@ def test_directed_dynamics_need_the_directed_topology():
     del content["directed"]
     with pytest.raises(ConfigError, match="directed: required key is missing"):
         scenario_from_dict(content, "x.yaml")
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("kind", ["deep", "asymmetric"])
+def test_an_overflowing_current_stops_the_free_phase_although_the_state_is_clipped(kind):
+    """Weights of 1e308 into the output: its current overflows float64 while the clipped
+    state stays in [0, 1]; the phase raises NonFinite naming the current, without a warning."""
+    from neurosim.learning.phases import NonFinite
+    from neurosim.training.loop import prepare
+
+    run = prepare(scenario_from_dict(directed_scenario(**{"dynamics.kind": kind})))
+    bank, graph = run.model.synapses, run.model.graph
+    bank.weights[:, graph.outputs] = np.where(bank.alive[:, graph.outputs], 1e308, 0.0)
+    with pytest.raises(NonFinite) as info:
+        run.controller.free_phase(np.ones((1, graph.n_inputs)))
+    assert info.value.phase == "free" and "current" in info.value.what

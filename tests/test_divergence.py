@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from neurosim.config.scenario import scenario_from_dict
 from neurosim.errors import SimulationDiverged
+from neurosim.observe.observer import Observer
 from neurosim.training.loop import TrainingRun, train
 from conftest import directed_scenario, network_scenario, run_cli, with_changes, write_scenario
 
@@ -100,3 +101,36 @@ def test_a_run_either_diverges_or_keeps_every_value_finite(datapath, dtype, expo
     assert all(np.isfinite(a).all() for a in _stored(run))
     for record in run.epochs:
         assert np.isfinite([record.train_error, record.test_error, record.cost, record.test_cost]).all()
+
+
+class _ErrstateProbe(Observer):
+    """Records numpy's error handling as every event reaches it."""
+
+    def __init__(self):
+        self.seen: set[tuple] = set()
+
+    def _record(self) -> None:
+        self.seen.add(tuple(sorted(np.geterr().items())))
+
+    def wants_steps(self, epoch: int, batch: int) -> bool:
+        return True
+
+    def on_step(self, phase, step, model) -> None:
+        self._record()
+
+    def on_phase_end(self, phase, steps, examples, model, stored=True) -> None:
+        self._record()
+
+    def on_update(self, corrections, examples, model) -> None:
+        self._record()
+
+
+@pytest.mark.parametrize("datapath", list(BASE))
+def test_observers_run_under_the_callers_error_handling_not_the_phase_check(datapath):
+    """A phase checks its own arithmetic (overflow raises); an observer's arithmetic is not
+    the simulation's, so it sees the error handling the loop ran under."""
+    probe = _ErrstateProbe()
+    with np.errstate(over="warn", invalid="ignore", divide="ignore", under="ignore"):
+        outer = tuple(sorted(np.geterr().items()))
+        train(scenario_from_dict(with_changes(BASE[datapath], {"training.epochs": 1})), observers=[probe])
+    assert probe.seen == {outer}
