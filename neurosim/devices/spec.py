@@ -177,7 +177,8 @@ def validate_spec(content: dict, file: str | None, key_prefix: str = "") -> Devi
     except ValidationError as exc:
         err = config_errors(exc, DeviceSpec, None)
         if key_prefix:
-            raise ConfigError(file, key_prefix + err.key_path, err.reason) from None
+            below = err.key_path if err.key_path.startswith("[") or not err.key_path else "." + err.key_path
+            raise ConfigError(file, key_prefix.rstrip(".") + below, err.reason) from None
         raise config_errors(exc, DeviceSpec, file) from None
 
 

@@ -1,8 +1,8 @@
 """Sweep grids: key paths with lists of values, expanded into the resolved scenario of every point.
 
 A grid comes from the scenario file's ``sweep`` section and from ``--grid KEY.PATH=V1,V2,…``
-arguments (values read as YAML, so ``0.5``, ``true``, ``layered`` and ``[784,8,10]`` have
-their natural types). The points are the Cartesian product of the lists, in the order the
+arguments (values read as YAML, as in a scenario file, so ``0.5``, ``1e-3``, ``true``,
+``layered`` and ``[784,8,10]`` have their natural types). The points are the Cartesian product of the lists, in the order the
 keys are given, seeds last. Every point is validated before anything runs:
 
 - a mistake in the grid itself — an unknown key path, an empty list, a value whose *type*
@@ -15,6 +15,7 @@ keys are given, seeds last. Every point is validated before anything runs:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import json
@@ -23,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
-from neurosim.config.base import _section_at, config_errors, key_path, problems, read_yaml, set_key
+from neurosim.config.base import (YamlSyntaxError, _section_at, config_errors, key_path, parse_yaml, problems, read_yaml,
+                                  set_key)
 from neurosim.devices.spec import resolve_devices
 from neurosim.errors import ConfigError
 from neurosim.config.scenario import (SCENARIO_SCHEMA, NetworkScenario, Scenario, SweepConfig, scenario_class,
@@ -71,10 +72,9 @@ def parse_grid_argument(text: str) -> Axis:
     if not path:
         raise grid_error(source, "", "the key path before '=' is empty")
     try:
-        values = yaml.safe_load(f"[{raw}]")
-    except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise grid_error(source, path, f"values {raw!r} are not a comma-separated YAML list ({problem})") from None
+        values = parse_yaml(f"[{raw}]")
+    except YamlSyntaxError as exc:
+        raise grid_error(source, path, f"values {raw!r} are not a comma-separated YAML list ({exc.problem})") from None
     return Axis(path, tuple(values), source)
 
 
@@ -162,7 +162,7 @@ def expand(scenario_file: str | Path, content: dict, axes: list[Axis]) -> list[P
     points = []
     for values in itertools.product(*(axis.values for axis in axes)):
         params = {axis.key: value for axis, value in zip(axes, values)}
-        resolved = yaml.safe_load(yaml.safe_dump(content))  # a deep copy
+        resolved = copy.deepcopy(content)
         for key, value in params.items():
             set_key(resolved, key, value)
         point = Point(params, point_name(params))
