@@ -40,6 +40,26 @@ def test_invalid_device_files_name_file_and_key(tmp_path, text, key, reason):
     assert exc.value.file == str(path) and exc.value.key_path == key and reason in exc.value.reason
 
 
+@pytest.mark.parametrize("content, reason", [
+    (b"", "the file is empty (or holds only comments): expected a mapping of keys"),
+    (b"- weight\n- update\n", "must be a YAML mapping of keys (KEY: VALUE lines), got a list"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "is not UTF-8 text (byte 0x89 on line 1, at offset 0)"),
+    (bytes(range(256)), "is not UTF-8 text (byte 0x80 on line 2, at offset 128)"),  # byte 10 ends line 1
+    (b"name: ok\x07\n", "line 1, column 9: invalid YAML (character U+0007 is not allowed in YAML text"),
+    (b"synapse: {weight: {bits: 4}}\nsynapse: {}\n", "line 2, column 1: invalid YAML (duplicate key 'synapse')"),
+], ids=["empty", "list", "png", "bytes", "control character", "duplicate"])
+def test_a_file_that_is_no_device_file_is_named_with_the_reason(tmp_path, content, reason):
+    path = tmp_path / "chip.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as direct:
+        load_devices(path)
+    scenario = write_scenario(tmp_path, "topology: {sizes: [4, 3, 2]}\ndevices: chip.yaml\n", "s.yaml")
+    with pytest.raises(ConfigError) as through_a_scenario:
+        load_scenario(scenario)
+    for error in (direct.value, through_a_scenario.value):
+        assert error.file == str(path) and reason in error.reason, str(error)
+
+
 def test_scenario_device_file_and_overrides(tmp_path):
     write_scenario(tmp_path, "topology: {sizes: [4, 3, 2]}\ndevices: ../devs/d.yaml\n"
                              "device_overrides: {synapse.weight.bits: 3, neuron: {state: {rounding: truncate}}}\n",
@@ -49,7 +69,8 @@ def test_scenario_device_file_and_overrides(tmp_path):
     scenario = load_scenario(tmp_path / "s.yaml")
     assert scenario.devices.synapse.weight.bits == 3
     assert scenario.devices.neuron.state.bits == 5 and scenario.devices.neuron.state.rounding == "truncate"
-    with pytest.raises(ConfigError, match=r"s.yaml: device_overrides.synapse.weight.bitz: unknown key"):
+    with pytest.raises(ConfigError, match=r"s.yaml with --set device_overrides.synapse.weight.bitz=3: "
+                                          r"device_overrides.synapse.weight.bitz: unknown key"):
         load_scenario(tmp_path / "s.yaml", {"device_overrides.synapse.weight.bitz": 3})
 
 

@@ -15,21 +15,32 @@ half-succeeds: an unknown key, a wrong type or an out-of-range value raises
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import Discriminator, Field, Tag, TypeAdapter, ValidationError, field_validator, model_validator
 
 from neurosim.config.base import (
     KeyedValueError,
     Section,
     config_errors,
+    dump_yaml,
     read_yaml,
     set_key,
 )
 from neurosim.config.trace import TraceConfig
+from neurosim.data.tasks import INPUTS as LOGIC_INPUTS
 from neurosim.devices.spec import DeviceSpec, resolve_devices
+from neurosim.errors import ConfigError
+from neurosim.models.topology import fraction_for, layered_with_intralayer_count, max_rewirings, replacements_for
+
+EMBEDDED_EXAMPLES = 10_000
+"""MNIST digits shipped inside the package (``data.source: embedded``)."""
+EMBEDDED_TRAIN = 8_000
+"""Training digits of the embedded data when ``data.train_size`` is not given: the first 8,000."""
+EMBEDDED_TEST = 2_000
+"""Test digits of the embedded data when ``data.test_size`` is not given: the last 2,000."""
 
 
 class DataConfig(Section):
@@ -53,6 +64,11 @@ class DataConfig(Section):
             raise ValueError("source 'idx' needs 'path', the directory holding the IDX files")
         if self.source == "embedded" and self.path is not None:
             raise ValueError("'path' is only used with source 'idx'")
+        if self.source == "embedded":
+            train, test = self.train_size or EMBEDDED_TRAIN, self.test_size or EMBEDDED_TEST
+            if train + test > EMBEDDED_EXAMPLES:
+                raise ValueError(f"train_size + test_size = {train + test} exceeds the {EMBEDDED_EXAMPLES:,} embedded "
+                                 "examples (training and test digits never overlap)")
         return self
 
 
@@ -81,9 +97,13 @@ class TopologyConfig(TopologyBase):
     p: float | None = Field(default=None, ge=0.0, lt=1.0)
     """Layer-skipping only: fraction of rewired connections; converted to the number of
     replacements with p = 1 − ((N_o − 1)/N_o)^n, N_o the connection count after adding
-    the intralayer connections. Give ``p`` or ``n``, not both."""
+    the intralayer connections. Give ``p`` or ``n``, not both; the n it stands for has the
+    same maximum as ``n``."""
     n: int | None = Field(default=None, ge=0)
-    """Layer-skipping only: number of connections rewired by Algorithm 1."""
+    """Layer-skipping only: number of connections rewired by Algorithm 1. At most the number
+    of pairs a connection may join (every pair of neurons but two inputs or two outputs) in
+    ``replace`` mode, the number of those pairs left unconnected by the all-to-all hidden
+    layers in ``add`` mode."""
     mode: Literal["replace", "add"] = "replace"
     """Layer-skipping only: ``replace`` removes a random existing connection for every one
     added (Algorithm 1); ``add`` only adds (the variant the paper mentions in §3.3)."""
@@ -101,7 +121,25 @@ class TopologyConfig(TopologyBase):
                 raise ValueError("kind 'layer_skipping' needs exactly one of 'p' or 'n'")
             if len(self.sizes) < 3:
                 raise ValueError("kind 'layer_skipping' needs at least one hidden layer")
+            self._rewirings_fit()
         return self
+
+    def _rewirings_fit(self) -> None:
+        """``n`` (or the n that ``p`` stands for) within Algorithm 1's maximum for these sizes and
+        mode (:func:`~neurosim.models.topology.max_rewirings`), so that building never starts
+        on a topology it cannot finish."""
+        limit, connections = max_rewirings(self.sizes, self.mode), layered_with_intralayer_count(self.sizes)
+        why = (f"mode 'add' only fills the pairs left unconnected, and {self.sizes} leaves {limit:,}"
+               if self.mode == "add" else
+               f"mode 'replace' rewires at most as many times as there are pairs of neurons a connection "
+               f"may join (all but two inputs or two outputs), {limit:,} for {self.sizes}")
+        if self.n is not None and self.n > limit:
+            raise KeyedValueError(("n",), f"{self.n:,} rewirings, but at most {limit:,} are possible: {why}")
+        n = replacements_for(self.p, connections) if self.p is not None else 0
+        if n > limit:
+            raise KeyedValueError(("p",), f"p = {self.p} stands for n = {n:,} rewirings of N_o = {connections:,} "
+                                  f"connections, but at most {limit:,} are possible ({why}): p must be at most "
+                                  f"{fraction_for(limit, connections):.4f}")
 
 
 class DirectedTopologyConfig(TopologyBase):
@@ -173,7 +211,9 @@ class TrainingConfig(Section):
     epochs: int = Field(default=1, ge=1)
     """Number of passes over the training set."""
     batch_size: int = Field(default=20, ge=1)
-    """Examples per mini-batch; ΔW and Δb are averaged over a batch."""
+    """Examples per mini-batch; ΔW and Δb are averaged over a batch. At most the number of
+    training examples, where the scenario states it (``data.train_size``, the embedded
+    default 8,000, or a logic task's 4)."""
     learning_rate: Any = 0.02
     """One global rate α (a number); or per layer pair: a list with one rate per pair of
     adjacent layers, input side first (the paper's ``[0.128, 0.032, 0.008, 0.002]``), or a
@@ -194,6 +234,10 @@ class TrainingConfig(Section):
     (paper §3); else from zero."""
     dtype: Literal["float32", "float64"] = "float32"
     """Floating-point type of states, weights and updates."""
+    threads: int = Field(default=1, ge=1)
+    """BLAS threads used for the matrix products of this run (part of the run's provenance:
+    results can differ in the last bits between thread counts; sweep workers and
+    ``neurosim run`` both honour it)."""
 
     @field_validator("learning_rate")
     @classmethod
@@ -272,8 +316,9 @@ class ScenarioBase(Section):
     """Short name, used in plot legends and default output file names."""
     description: str = ""
     """Free text saying what the scenario is for."""
-    seed: int = 0
-    """Seed of every random choice (topology, initialisation, data order, signs of β)."""
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    """Seed of every random choice (topology, initialisation, data order, signs of β), from 0
+    to 2³² − 1 (leaving room for the seeds ``seed + k`` of repeated runs)."""
     training: TrainingConfig = TrainingConfig()
     devices: DeviceSpec = DeviceSpec()
     """The chip's neuron and synapse devices: the path of a device file (relative to the
@@ -292,7 +337,7 @@ class ScenarioBase(Section):
         The ``sweep`` section is left out: it describes a family of runs, not this run, and
         does not change its result (a sweep stores it in its manifest).
         """
-        return yaml.safe_dump(self.model_dump(mode="json", exclude={"sweep"}), sort_keys=False)
+        return dump_yaml(self.model_dump(mode="json", exclude={"sweep"}))
 
     def digest(self) -> str:
         """SHA-256 of :meth:`to_yaml`, identifying the resolved configuration."""
@@ -323,6 +368,34 @@ class NetworkScenario(ScenarioBase):
             raise ValueError(f"{compare}: name each datapath once")
         return compare
 
+    @model_validator(mode="after")
+    def _backprop_has_a_forward_order(self) -> NetworkScenario:
+        """Backprop needs layers in a forward order; Algorithm 1 connects every hidden layer
+        of more than one neuron all-to-all (as the controller finds when it is built)."""
+        if self.topology.kind != "layer_skipping" or "bp" not in (self.compare or [self.datapath]):
+            return self
+        cyclic = [f"{layer}-{layer}" for layer, size in enumerate(self.topology.sizes[1:-1], 1) if size > 1]
+        if cyclic:
+            reason = (f"backprop needs a feed-forward network, but connections inside a layer ({', '.join(cyclic)}) "
+                      "form cycles: the layers have no forward order (kind 'layer_skipping' connects every "
+                      "hidden layer all-to-all)")
+            if self.compare:
+                raise KeyedValueError(("compare", self.compare.index("bp")), f"'bp' cannot run here: {reason}")
+            raise KeyedValueError(("datapath",), reason)
+        return self
+
+    @model_validator(mode="after")
+    def _batch_fits_the_training_set(self) -> NetworkScenario:
+        """Where the training set's size is known before loading the data (embedded digits, or
+        ``data.train_size``), the batch fits in it."""
+        if self.data.source == "embedded":
+            examples = self.data.train_size or EMBEDDED_TRAIN
+            check_batch_size(self.training, examples, "data.train_size" if self.data.train_size else
+                             "the embedded digits' default training set")
+        elif self.data.train_size is not None:
+            check_batch_size(self.training, self.data.train_size, "data.train_size")
+        return self
+
 
 class DirectedScenario(ScenarioBase):
     """A directed graph learning a logic task with its own learning rules (the DEEP paper):
@@ -334,12 +407,22 @@ class DirectedScenario(ScenarioBase):
 
     @model_validator(mode="after")
     def _logic_task_fits(self) -> DirectedScenario:
+        check_batch_size(self.training, len(LOGIC_INPUTS), "the logic task's truth table")
         if not isinstance(self.training.learning_rate, float):
             raise KeyedValueError(("training", "learning_rate"), "a directed graph takes one global rate (a number)")
         sizes = self.topology.sizes
         if sizes[0] != 2 or sizes[-1] != 1:
             raise KeyedValueError(("topology", "sizes"), f"logic tasks need 2 inputs and 1 output, got {sizes}")
         return self
+
+
+def check_batch_size(training: TrainingConfig, examples: int, source: str) -> None:
+    """A batch no larger than the training set, which would otherwise make every epoch one
+    short batch of a size the scenario does not state."""
+    if training.batch_size > examples:
+        given = "" if "batch_size" in training.model_fields_set else " (the default)"
+        raise KeyedValueError(("training", "batch_size"), f"{training.batch_size}{given} is more than the {examples:,} "
+                              f"training examples ({source}): use at most {examples:,}")
 
 
 SCENARIO_OF_TOPOLOGY: dict[str, type[NetworkScenario] | type[DirectedScenario]] = {
@@ -408,9 +491,22 @@ def scenario_from_dict(content: dict, file: str | None = None, base_dir: Path | 
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read, override (``{"training.epochs": 3}``) and validate a scenario file."""
+    """Read and validate a scenario file, then apply each override (``{"training.epochs": 3}``)
+    in turn, validating again after each.
+
+    The file must be valid on its own, so that a value an override replaces is still checked
+    (a mistake in the file would otherwise surface only once the override is gone). An error
+    names its source: the file (``FILE: KEY.PATH: REASON``), or the override that caused it
+    (``FILE with --set KEY=VALUE: KEY.PATH: REASON``).
+    """
     path = Path(path)
     content = read_yaml(path)
+    scenario = scenario_from_dict(content, str(path), path.parent)
     for key, value in (overrides or {}).items():
-        set_key(content, key, value)
-    return scenario_from_dict(content, str(path), path.parent)
+        source = f"{path} with --set {key}={value if isinstance(value, str) else json.dumps(value)}"
+        try:
+            set_key(content, key, value)
+        except ConfigError as exc:
+            raise ConfigError(source, exc.key_path, exc.reason) from None
+        scenario = scenario_from_dict(content, source, path.parent)
+    return scenario

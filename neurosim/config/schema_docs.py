@@ -80,6 +80,33 @@ def markdown(model: type[BaseModel], prefix: str = "", heading: str = "##", *, t
     return text
 
 
+VALUES = """## How values are read
+
+Scenario files, device files, `--set KEY=VALUE` and `--grid KEY=V1,V2` values are read by one
+YAML reader (`neurosim.config.base.YamlLoader`), with YAML 1.2's rules for unquoted values
+rather than the YAML 1.1 rules of PyYAML's default:
+
+| written | read as | YAML 1.1 would read |
+|---|---|---|
+| `1e-3`, `5e-2`, `1.0e30`, `-1E+5`, `.5`, `5.`, `.inf`, `.nan` | a number (float) | `1e-3` to `-1E+5`: text |
+| `10`, `-3`, `1_000`, `0o17`, `0x1F` | an integer (`_` between digits, `0o` octal, `0x` hexadecimal) | the same, but `0o17`: text |
+| `true`, `false` (also `True`, `TRUE`, ...) | a boolean | the same |
+| `yes`, `no`, `on`, `off` | text | a boolean |
+| `010`, `0755` | text: a leading zero is ambiguous | octal (8, 493) |
+| `1:20` | text (a trace range) | 80 (base 60) |
+| `2024-01-01` | text | a date |
+| `null`, `~`, nothing | null | the same |
+
+A key that wants a number or a boolean refuses text, with a message naming the key and what to
+write (`training.shuffle: Input should be a valid boolean (got the text 'yes': write true or
+false)`); a key that wants an integer refuses `1e5` (write `100000` or `100_000`). Duplicate
+keys, explicit tags such as `!!binary`, recursive aliases, nesting deeper than 32 levels and
+files that are empty, not UTF-8 or not a mapping of keys are refused with the file and line.
+`<<: *anchor` merges a mapping, the keys beside it taking precedence.
+"""
+"""The section of the scenario reference on how values are typed (see ``config.base``)."""
+
+
 def scenario_reference() -> str:
     """Every scenario's keys once, then the keys of each kind that ``topology.kind`` selects."""
     from neurosim.config.scenario import SCENARIO_OF_TOPOLOGY, ScenarioBase
@@ -96,6 +123,7 @@ def scenario_reference() -> str:
     for scenario, title in titles.items():
         summary = " ".join(inspect.cleandoc(scenario.__doc__).split())
         text += f"- {title.removeprefix('`topology.kind`: ')}: {summary} [Keys](#{_anchor(title)}).\n"
+    text += "\n" + VALUES
     text += "\n" + markdown(ScenarioBase, title=shared)
     for scenario, title in titles.items():
         own = [name for name in scenario.model_fields if name not in ScenarioBase.model_fields]
