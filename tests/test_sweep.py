@@ -138,7 +138,7 @@ def test_invalid_and_failing_points_are_reported_with_their_error(cluster_sweep)
     assert "training.learning_rate: the global learning rate must be > 0" in invalid.error
     diverged = entries["training.learning_rate=1e+300_dynamics.beta=1.0"]
     assert diverged.status == "failed" and diverged.attempts == 1, "a simulation error is not retried"
-    assert "diverged at epoch 0, batch 0, update phase" in diverged.error
+    assert "diverged at epoch 1, batch 1 (counted from 1), update phase" in diverged.error
     assert sorted(p.name for p in out.glob("*.h5")) == sorted(
         [f"training.learning_rate=0.05_dynamics.beta={b}.h5" for b in (0.5, 1.0)] + ["summary.h5"])
     on_disk = json.loads((out / "sweep.json").read_text())
