@@ -145,7 +145,7 @@ class RunRecorder(Observer):
             "status": "running",
             "epochs_completed": 0,
             "max_batches": self.max_batches or 0,
-            "blas_threads": getattr(self.scenario.training, "threads", 1),
+            "blas_threads": self.scenario.training.threads,
             **self.attrs,
         })
         f.flush()

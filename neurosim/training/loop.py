@@ -228,7 +228,7 @@ def train_run(run: TrainingRun, *, epochs: int | None = None, max_batches: int |
     ``training.epochs``), continuing from where it stands, with the BLAS library limited to
     ``training.threads`` threads (the thread count can change the last bits of a matrix
     product, so it is part of what a run is)."""
-    with threadpool_limits(limits=getattr(run.scenario.training, "threads", 1), user_api="blas"):
+    with threadpool_limits(limits=run.scenario.training.threads, user_api="blas"):
         return _train(run, run.scenario.training.epochs if epochs is None else epochs, max_batches, observers)
 
 
