@@ -62,11 +62,12 @@ def summary_without_times(directory: Path) -> list[dict]:
     ("seed.x=1", "--grid 'seed.x=1': seed.x: 'seed' is a value, not a section"),
     ("dynamics.beta=0.5,0.5", "dynamics.beta: value 0.5 is listed twice"),
     ("dynamics.beta", "--grid 'dynamics.beta': a grid axis must read KEY.PATH=VALUE1,VALUE2"),
+    ("training.learning_rate=0.2", "--grid 'training.learning_rate=0.2': training.learning_rate: swept twice"),
     ("dynamics.beta=[1,2", "--grid 'dynamics.beta=[1,2': dynamics.beta: values '[1,2' are not a comma-separated YAML list"),
 ])
 def test_grid_errors_name_the_offending_argument(argument, message, tmp_path, monkeypatch, capsys):
     path = scenario_file(tmp_path)
-    code, _, err = run_cli(monkeypatch, capsys, "sweep", path, "--grid", "dynamics.beta=0.5,1",
+    code, _, err = run_cli(monkeypatch, capsys, "sweep", path, "--grid", "training.learning_rate=0.05,0.1",
                            "--grid", argument, "--out", tmp_path / "out", "--quiet")
     assert code == 1 and message in err, err
     assert not (tmp_path / "out").exists(), "nothing written"

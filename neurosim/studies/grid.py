@@ -137,8 +137,12 @@ def axes_of(scenario_file: str | Path, arguments: tuple[str, ...], seeds: int | 
         first = config_errors(exc, SweepConfig, scenario_file)
         raise ConfigError(scenario_file, f"sweep.{first.key_path}", first.reason) from None
     axes = {key: Axis(key, tuple(values), f"{scenario_file}: sweep.grid") for key, values in settings.grid.items()}
-    for text in arguments:
+    given: set[str] = set()
+    for text in arguments:  # a --grid key replaces the file's axis, but may be given once
         axis = parse_grid_argument(text)
+        if axis.key in given:
+            raise grid_error(axis.source, axis.key, "swept twice on the command line: give its values in one --grid")
+        given.add(axis.key)
         axes[axis.key] = axis
     model = scenario_class(content) or NetworkScenario  # no kind: every point will say so; check the default's keys
     seeds = seeds if seeds is not None else settings.seeds
