@@ -296,3 +296,19 @@ def test_training_threads_is_a_positive_integer_defaulting_to_one(threads, ok):
         assert scenario_from_dict(content).training.threads == (1 if threads is DEFAULT else threads)
     else:
         assert refusal(content, Path("s.yaml")).key_path == "training.threads"
+
+
+@pytest.mark.parametrize("changes, key, words", [
+    ({"data": {"source": "idx", "path": "mnist\x00"}}, "data.path", "is not a usable path"),
+    ({"devices": "chip\x00.yaml"}, "", "is not a usable file name"),
+    ({"device_overrides": {"name.bits": 3}}, "device_overrides.name.bits", "'name' is not a section"),
+    ({"training.learning_rate": 2**1100}, "training.learning_rate", "must be a finite number"),
+    ({"training.learning_rate": [0.1, float("inf")]}, "training.learning_rate", "rate [1] must be a finite number"),
+    ({"dynamics.beta": 2**1100}, "dynamics.beta", "(got an integer beyond the largest float"),
+    ({"sweep.grid": {None: [1]}}, "sweep.grid", "key None is not text: keys are names"),
+], ids=["nul data path", "nul device path", "override below a value", "huge rate", "infinite rate", "huge beta",
+        "null key"])
+def test_values_at_the_edges_of_their_type_are_refused_with_their_key(changes, key, words):
+    """Each of these used to raise something other than a ConfigError (a traceback)."""
+    error = refusal(network_scenario(changes), SCENARIO_DIR / "s.yaml")
+    assert error.key_path == key and words in error.reason, str(error)

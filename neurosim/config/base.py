@@ -268,8 +268,9 @@ def read_yaml(path: str | Path) -> dict:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ConfigError(str(path), "", f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}): "
-                          "scenario and device files are YAML text saved as UTF-8") from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(str(path), "", f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}, at offset "
+                          f"{exc.start}): scenario and device files are YAML text saved as UTF-8") from None
     try:
         content = parse_yaml(text)
     except YamlSyntaxError as exc:
@@ -340,6 +341,8 @@ def _hint(error_type: str, value: Any) -> str:
         return ""
     if isinstance(value, float) and error_type == "int_type" and value.is_integer():
         return f" (got {value!r}, a number with a fraction or exponent: write {int(value)})"
+    if isinstance(value, int) and not isinstance(value, bool) and error_type == "float_type":
+        return " (got an integer beyond the largest float, about 1.8e308)"
     if not isinstance(value, str):
         return ""
     if error_type == "bool_type":  # e.g. yes, no, on, off: booleans in YAML 1.1

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -247,6 +248,8 @@ class TrainingConfig(Section):
                 raise ValueError(f"{where} must be a number, got {value!r}")
             if not value > 0:
                 raise ValueError(f"{where} must be > 0, got {value!r}")
+            if value > sys.float_info.max:  # inf, or an integer no float holds
+                raise ValueError(f"{where} must be a finite number, got {value!r}")
             return float(value)
 
         if isinstance(rate, list):
@@ -485,25 +488,33 @@ def scenario_from_dict(content: dict, file: str | None = None, base_dir: Path | 
     except ValidationError as exc:
         raise config_errors(exc, Scenario, file) from None
     if isinstance(scenario, NetworkScenario) and scenario.data.path is not None and base_dir is not None:
-        resolved = (base_dir / scenario.data.path).resolve()
+        try:
+            resolved = (base_dir / scenario.data.path).resolve()
+        except (OSError, ValueError) as exc:  # e.g. a NUL character, a loop of links
+            raise ConfigError(file, "data.path", f"{scenario.data.path!r} is not a usable path ({exc})") from None
         scenario = scenario.model_copy(update={"data": scenario.data.model_copy(update={"path": str(resolved)})})
     return scenario
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read and validate a scenario file, then apply each override (``{"training.epochs": 3}``)
-    in turn, validating again after each.
+    """Read a scenario file and validate it with ``overrides`` (``{"training.epochs": 3}``),
+    as :func:`validate_with_overrides` does."""
+    path = Path(path)
+    return validate_with_overrides(read_yaml(path), overrides or {}, path)
+
+
+def validate_with_overrides(content: dict, overrides: dict[str, Any], path: Path) -> Scenario:
+    """Validate the mapping the scenario file ``path`` holds, then apply each override in turn
+    (to ``content``, in place), validating again after each; the final scenario.
 
     The file must be valid on its own, so that a value an override replaces is still checked
     (a mistake in the file would otherwise surface only once the override is gone). An error
     names its source: the file (``FILE: KEY.PATH: REASON``), or the override that caused it
     (``FILE with --set KEY=VALUE: KEY.PATH: REASON``).
     """
-    path = Path(path)
-    content = read_yaml(path)
     scenario = scenario_from_dict(content, str(path), path.parent)
-    for key, value in (overrides or {}).items():
-        source = f"{path} with --set {key}={value if isinstance(value, str) else json.dumps(value)}"
+    for key, value in overrides.items():
+        source = f"{path} with --set {key}={value if isinstance(value, str) else json.dumps(value, default=str)}"
         try:
             set_key(content, key, value)
         except ConfigError as exc:

@@ -212,5 +212,8 @@ def resolve_devices(devices: Any, overrides: Any, file: str | None, base_dir: Pa
         raise ConfigError(file, "device_overrides", "must be a mapping of key paths to values")
     merged = DeviceSpec.model_validate(content).model_dump(mode="json")
     for key, value in _flatten(overrides).items():
-        set_key(merged, key, value)
+        try:
+            set_key(merged, key, value)
+        except ConfigError as exc:
+            raise ConfigError(file, f"device_overrides.{exc.key_path}", exc.reason) from None
     return validate_spec(merged, file, "device_overrides.").model_dump(mode="json")
