@@ -29,7 +29,7 @@ def test_shipped_device_files_are_valid(name):
     ("synapse: {weight: {bits: 0}}", "synapse.weight.bits", "greater than or equal to 1"),
     ("neuron: {state: {bits: 4, range: [1.0, 0.0]}}", "neuron.state", "inverted"),
     ("synapse: {update: {bits: 4, rounding: upward}}", "synapse.update.rounding", "'nearest', 'stochastic' or 'truncate'"),
-    ("synapse: {wieght: {bits: 4}}", "synapse.wieght", "unknown key (allowed here: weight, update, activation)"),
+    ("synapse: {wieght: {bits: 4}}", "synapse.wieght", "unknown key (allowed here: weight, update, activation, pulsed, read, drift)"),
     ("synapse: {weight: {bits: 4, range: [-1.0, 2.0]}}", "synapse.weight", "symmetric"),
 ])
 def test_invalid_device_files_name_file_and_key(tmp_path, text, key, reason):

@@ -13,7 +13,7 @@ LAYERS = [
     ["config.base", "config.trace", "models.topology", "models.graph", "data.tasks", "runfile.layout",
      "runfile.h5io", "runfile.read", "runfile.checkpoint", "runfile.outputs"],
     ["devices.quantize", "devices.kernels", "devices.energy", "devices.spec", "devices.neurons",
-     "devices.synapses", "devices.directed_synapses"],
+     "devices.synapses", "devices.directed_synapses", "devices.analog", "devices.pulsed"],
     ["config.scenario", "config.schema_docs", "data.datasets"],
     ["models.network", "models.directed", "models.stability"],
     ["learning.phases", "learning.rules", "learning.rates", "learning.sparsity", "learning.directed_dynamics",

@@ -40,11 +40,17 @@ KINDS = {
     "stochastic": network_scenario({"data.train_size": 60, "training.epochs": 3, "training.shuffle": True,
                                     "dynamics.random_beta_sign": True,
                                     "devices": str(DEVICES / "analog-4bit-stochastic.yaml")}),
+    "pulsed": network_scenario({"data.train_size": 60, "training.epochs": 3, "devices": {
+        "synapse": {"pulsed": {"model": "soft_bounds", "dw_min": 0.002, "dw_min_dtod": 0.2, "dw_min_std": 0.3,
+                               "up_down": 0.1, "write_noise_std": 0.5, "corrupt_devices_prob": 0.05},
+                    "read": {"out_noise": 0.02, "inp_noise": 0.01},
+                    "drift": {"nu": 0.05, "t_0": 1e-6}}}}),
     "deep": directed_scenario({"directed.sparsity": True, "directed.threshold": 0.3,
                                 "directed.temperature": 0.2, "training.epochs": 3}),
 }
 """One small scenario per kind of run: EP (traced), backprop, stochastic rounding with a
-shuffled order and random β signs, DEEP with pruning (every random stream in use)."""
+shuffled order and random β signs, pulsed analog synapses with every non-ideality (drift
+fast enough to act during training), DEEP with pruning (every random stream in use)."""
 
 
 def _items(path: Path) -> dict[str, tuple]:
@@ -115,6 +121,7 @@ def references(tmp_path_factory) -> dict[str, Path]:
     ("ep", 2, 2, signal.SIGTERM),    # in the last epoch's test pass
     ("bp", 1, 1, signal.SIGINT),
     ("stochastic", 1, 1, signal.SIGTERM),
+    ("pulsed", 1, 2, signal.SIGINT),
     ("deep", 1, 0, signal.SIGINT),
 ])
 def test_a_run_stopped_by_a_signal_resumes_into_the_same_file(tmp_path, references, kind, epoch, batch, signum):

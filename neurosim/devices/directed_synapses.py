@@ -20,14 +20,17 @@ import numpy as np
 from neurosim.devices.spec import Quantisers
 from neurosim.models.graph import DirectedGraph
 from neurosim.devices.kernels import apply_quantised_update
+from neurosim.devices.pulsed import Chip
 
 
 class DirectedSynapseBank:
     """Weights W ((N + 1) × N, row N the biases), the alive mask and the quantisers of a directed graph."""
 
-    def __init__(self, graph: DirectedGraph, weights: np.ndarray, quantisers: Quantisers | None = None):
+    def __init__(self, graph: DirectedGraph, weights: np.ndarray, quantisers: Quantisers | None = None,
+                 chip: Chip | None = None):
         self.graph = graph
         self.q = quantisers or Quantisers.ideal()
+        self.chip = chip or Chip.ideal()
         self.quantised = not (self.q.weight.ideal and self.q.update.ideal and self.q.bias.ideal
                               and self.q.bias_update.ideal)
         self.alive = graph.mask()
@@ -38,6 +41,12 @@ class DirectedSynapseBank:
         self.q.bias.inplace(self.weights[graph.n:])
         self.weights[~self.alive] = 0.0  # absent connections are exactly 0 whatever the rounding
         self.initial_count = int(self.alive.sum())
+        self.devices = self.chip.devices(self.weights.shape, "W", self.weights.dtype)
+        """The pulsed devices of every connection and bias (None: updates are written exactly)."""
+        if self.devices is not None:
+            self.devices.program(self.weights, self.alive, self.chip.now)
+        self.pulses_sent = 0
+        """Programming pulses sent by the last update (0 without pulsed devices)."""
 
     @property
     def dtype(self) -> np.dtype:
@@ -65,6 +74,11 @@ class DirectedSynapseBank:
         entries with ΔW ≠ 0 kept their stored value, and how many had ΔW ≠ 0. Removed
         connections get no update and stay exactly 0.
         """
+        if self.devices is not None:
+            self.pulses_sent, lost, written = self.devices.apply(self.weights, rate * correction, self.alive,
+                                                                 self.chip.now)
+            self.elapse(self.chip.pulsed.max_pulses * self.chip.timing.pulse_seconds)
+            return lost, written
         if not self.quantised:
             self.weights += np.where(self.alive, rate * correction, 0.0).astype(self.weights.dtype)
             return None
@@ -76,10 +90,20 @@ class DirectedSynapseBank:
                                                    q.bias.state, q.bias_update.params, q.bias_update.state)
         return lost_w + lost_b, written_w + written_b
 
+    def elapse(self, seconds: float) -> None:
+        """Let ``seconds`` pass on the chip's clock; drifting devices drift (removed ones stay 0)."""
+        self.chip.clock[0] += seconds
+        if self.devices is not None and self.devices.drift.enabled:
+            self.devices.drift_to(self.weights, self.chip.now)
+            self.weights[~self.alive] = 0.0
+
     def state_arrays(self) -> dict[str, np.ndarray]:
-        """The weights (biases included) and the alive mask: the arrays themselves, for a
-        checkpoint to save and restore in place."""
-        return {"weights": self.weights, "alive": self.alive}
+        """The weights (biases included), the alive mask and the state of the chip's devices:
+        the arrays themselves, for a checkpoint to save and restore in place."""
+        arrays = {"weights": self.weights, "alive": self.alive}
+        if self.devices is not None:
+            arrays |= {f"devices/{name}": v for name, v in self.devices.state_arrays().items()}
+        return arrays | {f"chip/{name}": v for name, v in self.chip.state_arrays().items()}
 
     def remove(self, which: np.ndarray) -> int:
         """Remove the connections marked True (weight set to 0, never revived); returns how many."""

@@ -68,6 +68,10 @@ _SRAM_WRITE = EnergyEntry(pJ=1.25, bits=8, scaling="linear",
                                  f"({_HOROWITZ}: 10 pJ per 64 bits from 8 KB)")
 _DAC = EnergyEntry(pJ=0.03, bits=8, scaling="linear",
                    source=f"assumption: a DAC conversion costs an 8-bit add ({_HOROWITZ}: 0.03 pJ)")
+_PULSE = EnergyEntry(pJ=1.0, bits=8, scaling="constant",
+                     source="assumption: 1 pJ per programming pulse, the order of magnitude of an analog ReRAM "
+                            "partial-SET pulse (V²·G·t ≈ 5 pJ at 1.6 V, 20 µS, 100 ns: Gong et al., Nat. Commun. "
+                            "2018); the device presets in devices/ give their technology's figure")
 _ADC = EnergyEntry(pJ=1.7, bits=8, scaling="linear",
                    source="ISAAC, Shafiee et al., ISCA 2016: SAR ADC ≈ 1.7 pJ per 8-bit conversion, "
                           "≈ 0.8 pJ at 4 bits (linear scaling gives 0.85)")
@@ -134,6 +138,9 @@ class SynapseEnergy(Section):
     update_mac: EnergyEntry = _MULTIPLY_ADD
     """One local product accumulated into the connection's ΔW (EP: two per example,
     ρ(Uβ_i)ρ(Uβ_j) and ρ(U0_i)ρ(U0_j); BP: one, ρ(u_i)δ_j)."""
+    pulse: EnergyEntry = _PULSE
+    """One programming pulse on one pulsed synapse (``synapse.pulsed``): a pulsed device is
+    written by its pulses instead of ``weight_write``."""
 
 
 class EnergyTable(Section):
@@ -171,6 +178,7 @@ ACTION_POINT: dict[tuple[str, str], str] = {
     ("synapse", "weight_read"): "synapse.weight",
     ("synapse", "weight_write"): "synapse.weight",
     ("synapse", "update_mac"): "synapse.update",
+    ("synapse", "pulse"): "synapse.weight",
 }
 """The quantisation point (``device.point`` of the device file) whose bit depth is the
 width of each action's signal, and so of the bits it moves and of its energy."""

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from neurosim.config.base import Section, config_errors, read_yaml, set_key
+from neurosim.devices.analog import Drift, PulsedUpdate, ReadNoise, Timing
 from neurosim.devices.energy import EnergyTable
 from neurosim.errors import ConfigError
 from neurosim.devices.quantize import Quantiser
@@ -89,6 +90,28 @@ class SynapseDevice(Section):
     activation: UnsignedPrecision = UnsignedPrecision()
     """The DAC that drives a neuron's activation ρ(s) (and a clamped input x) onto its
     synapses; the currents are computed from the quantised value."""
+    pulsed: PulsedUpdate | None = None
+    """An analog synapse whose conductance moves by programming pulses (equations in
+    :class:`~neurosim.devices.analog.PulsedUpdate`); ``null`` (the default): the update is
+    written exactly, through the ``weight`` and ``update`` points. The pulse step is then
+    the weight's resolution, so ``weight`` and ``update`` must stay ideal."""
+    read: ReadNoise = ReadNoise()
+    """Read noise on the currents the synapse arrays carry (default: none)."""
+    drift: Drift = Drift()
+    """Conductance drift after programming (default: none; needs ``pulsed``)."""
+
+    @model_validator(mode="after")
+    def _pulses_are_the_resolution(self) -> SynapseDevice:
+        if self.pulsed is not None and (self.weight.bits is not None or self.update.bits is not None):
+            raise ValueError("a pulsed synapse has the pulse step as its resolution: leave synapse.weight and "
+                             "synapse.update ideal (bits: null)")
+        if self.drift.enabled and self.pulsed is None:
+            raise ValueError("drift needs a pulsed synapse (synapse.pulsed): it ages what the pulses wrote")
+        return self
+
+    def precision_points(self) -> dict[str, _Precision]:
+        """The quantisation points by name."""
+        return {"weight": self.weight, "update": self.update, "activation": self.activation}
 
 
 class NeuronDevice(Section):
@@ -126,12 +149,17 @@ class DeviceSpec(Section):
     energy: EnergyTable = EnergyTable()
     """Energy per action for the ledger's reports (``docs/energy.md``): give only the
     entries that differ from the defaults, each a full entry with its source."""
+    timing: Timing = Timing()
+    """How long an integration step and a programming pulse take: every phase's latency,
+    and the clock that drift follows."""
 
     @property
     def ideal(self) -> bool:
-        """True when every point is ideal (the float simulation, bit for bit)."""
-        points = [*self.synapse.model_dump().values(), *self.neuron.model_dump().values()]
-        return all(point["bits"] is None for point in points)
+        """True when every point is ideal and the synapses are exact and noiseless (the float
+        simulation, bit for bit)."""
+        points = [*self.synapse.precision_points().values(), *dict(self.neuron).values()]
+        return (all(point.bits is None for point in points) and self.synapse.pulsed is None
+                and not self.synapse.read.enabled)
 
 
 @dataclass
@@ -150,7 +178,7 @@ class Quantisers:
 
     @classmethod
     def build(cls, spec: DeviceSpec, seed: int) -> Quantisers:
-        points = {**dict(spec.synapse), **dict(spec.neuron)}
+        points = {**spec.synapse.precision_points(), **dict(spec.neuron)}
         return cls(**{name: precision.quantiser(seed, name) for name, precision in points.items()})
 
     @classmethod

@@ -83,7 +83,9 @@ class Backpropagation:
         neurons, synapses, q = self.network.neurons, self.network.synapses, self.network.neurons.q
         u = np.empty((len(x), neurons.size), dtype=neurons.dtype)
         activation = neurons.cells["activation"] = np.empty_like(u)
-        sent = {0: neurons.send(x)}
+        noise = synapses.chip.noise
+        noise.begin_phase(clamped=False)
+        sent = {0: noise.inputs(neurons.send(x))}
         for b in self.layers:
             sl = neurons.slices[b]
             ub = np.empty((len(x), sl.stop - sl.start), dtype=neurons.dtype)
@@ -92,11 +94,12 @@ class Backpropagation:
                 for a, bb in self.pairs:
                     if bb == b:
                         ub += sent[a] @ synapses.weights[(a, b)]
+                noise.outputs(ub)
             u[:, sl] = ub = q.current(ub)
             check_finite(ub, "forward", f"current u of layer {b}")
             activation[:, sl] = stored = q.memory(rho(ub))
             if b != self.layers[-1]:  # the output layer drives no synapse forwards
-                sent[b] = neurons.send(stored)
+                sent[b] = noise.inputs(neurons.send(stored))
         neurons.s = u
         events.phase_end("forward", 0, len(x), self.network)
         return activation[:, neurons.out_start:]
@@ -106,6 +109,8 @@ class Backpropagation:
         neurons, synapses, q = self.network.neurons, self.network.synapses, self.network.neurons.q
         u, activation = neurons.s, neurons.cells["activation"]
         delta = np.zeros_like(u)
+        noise = synapses.chip.noise
+        noise.begin_phase(clamped=False)
         for a in reversed(self.layers):
             sl = neurons.slices[a]
             with finite("backward", f"error δ of layer {a}"):
@@ -115,7 +120,8 @@ class Backpropagation:
                     error = np.zeros((len(u), sl.stop - sl.start), dtype=neurons.dtype)
                     for aa, b in self.pairs:
                         if aa == a:
-                            error += delta[:, neurons.slices[b]] @ synapses.weights[(a, b)].T
+                            error += noise.inputs(delta[:, neurons.slices[b]]) @ synapses.weights[(a, b)].T
+                    noise.outputs(error)
                     error *= rho_prime(u[:, sl])
             delta[:, sl] = q.error(error.astype(neurons.dtype, copy=False))
             check_finite(delta[:, sl], "backward", f"error δ of layer {a}")

@@ -39,10 +39,12 @@ from neurosim.models.graph import Kind
 
 def vector_field(kind: Kind, model: DirectedNetwork, u: np.ndarray, beta: float = 0.0,
                  target: np.ndarray | None = None) -> np.ndarray:
-    """V(u) for every neuron (batch × N) through the DAC and ADC; 0 on the clamped inputs. No clipping."""
+    """V(u) for every neuron (batch × N) through the DAC, the synapses' read noise and the ADC; 0
+    on the clamped inputs. No clipping."""
     graph, q, bank = model.graph, model.neurons.q, model.synapses
     r = q.activation(u)
-    v = r @ bank.connections + bank.bias
+    v = bank.chip.noise.inputs(r) @ bank.connections + bank.bias
+    bank.chip.noise.outputs(v)
     if kind == "deep":
         v -= r * bank.outflow()
     q.current.inplace(v)

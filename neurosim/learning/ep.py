@@ -65,14 +65,16 @@ class EquilibriumPropagation:
         (the step clips the state to [0, 1], so the state alone would not show it).
         """
         neurons, synapses = self.network.neurons, self.network.synapses
+        synapses.chip.noise.begin_phase(clamped=phase == "weakly-clamped")
         with finite(phase, "input current of the neurons (synaptic current + bias)"):
-            drive = synapses.input_currents(neurons.send(x))
+            sent = neurons.send(x)
+            drive = synapses.input_currents(sent)
             drive += neurons.bias
             current = np.empty_like(drive)
             nudge, split = self.rule.nudge(beta), self.dynamics.nudge == "split"
             for step in range(steps):
                 current[...] = drive
-                synapses.add_recurrent_currents(neurons.activation(), current)
+                synapses.add_recurrent_currents(neurons.activation(), current, sent)
                 neurons.integrate(current, self.dynamics.epsilon, nudge, target, split)
                 if events.step_observers:
                     events.step(phase, step, self.network)

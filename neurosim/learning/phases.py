@@ -120,6 +120,9 @@ class Events:
                 observer.on_step(phase, step, model)
 
     def phase_end(self, phase: str, steps: int, examples: int, model, stored: bool = True) -> None:
+        """``phase`` ended after ``steps`` integration steps (a one-pass phase: one step's time):
+        that time passes on the chip's clock (drifting devices drift), then observers hear of it."""
+        model.synapses.elapse(max(steps, 1) * model.synapses.chip.timing.step_seconds)
         if self.observers:
             with np.errstate(**self.errstate):
                 for observer in self.observers:

@@ -8,6 +8,7 @@ import numpy as np
 
 from neurosim.devices.directed_synapses import DirectedSynapseBank
 from neurosim.devices.neurons import NeuronBank
+from neurosim.devices.pulsed import Chip
 from neurosim.devices.spec import Quantisers
 from neurosim.models.graph import DirectedGraph
 from neurosim.models.network import NeuronGroups
@@ -28,13 +29,15 @@ class DirectedNetwork(NeuronGroups):
     groups = {"input": 0, "hidden": 1, "output": 2}
 
     @classmethod
-    def create(cls, graph: DirectedGraph, weights: np.ndarray, quantisers: Quantisers | None = None) -> DirectedNetwork:
-        """Banks for ``graph`` with initial ``weights`` ((N + 1) × N, written through q_W, q_b)."""
+    def create(cls, graph: DirectedGraph, weights: np.ndarray, quantisers: Quantisers | None = None,
+               chip: Chip | None = None) -> DirectedNetwork:
+        """Banks for ``graph`` with initial ``weights`` ((N + 1) × N, written through q_W, q_b,
+        or programmed into ``chip``'s pulsed devices)."""
         quantisers = quantisers or Quantisers.ideal()
         p, h = graph.n_inputs, graph.n_inputs + graph.n_hidden
         slices = {0: slice(0, p), 1: slice(p, h), 2: slice(h, graph.n)}
         return cls(graph, NeuronBank(slices, weights.dtype, quantisers, bias=False),
-                   DirectedSynapseBank(graph, weights, quantisers))
+                   DirectedSynapseBank(graph, weights, quantisers, chip))
 
     @property
     def blocks(self) -> dict[str, str]:
@@ -96,4 +99,6 @@ def build_directed(scenario) -> DirectedNetwork:
     dtype = np.dtype(scenario.training.dtype)
     scale = scenario.directed.init_scale
     weights = stream(scenario.seed, "init").uniform(-scale, scale, (graph.n + 1, graph.n)).astype(dtype)
-    return DirectedNetwork.create(graph, weights, Quantisers.build(scenario.devices, scenario.seed))
+    devices = scenario.devices
+    return DirectedNetwork.create(graph, weights, Quantisers.build(devices, scenario.seed),
+                                  Chip(devices.synapse, devices.timing, scenario.seed))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurosim.devices.pulsed import Chip
 from neurosim.devices.spec import Quantisers
 from neurosim.devices.neurons import NeuronBank
 from neurosim.devices.synapses import SynapseBank
@@ -50,10 +51,12 @@ class Network(NeuronGroups):
     synapses: SynapseBank
 
     @classmethod
-    def create(cls, topology: Topology, weights, dtype=np.float32, quantisers: Quantisers | None = None) -> Network:
-        """Banks for ``topology`` with initial ``weights``; ``quantisers`` default to all ideal."""
+    def create(cls, topology: Topology, weights, dtype=np.float32, quantisers: Quantisers | None = None,
+               chip: Chip | None = None) -> Network:
+        """Banks for ``topology`` with initial ``weights``; ``quantisers`` default to all ideal,
+        ``chip`` (the analog synapse behaviour) to exact, noiseless synapses."""
         return cls(topology, NeuronBank(topology.state_slices(), dtype, quantisers),
-                   SynapseBank(topology, weights, dtype, quantisers))
+                   SynapseBank(topology, weights, dtype, quantisers, chip))
 
     @property
     def groups(self) -> dict[str, int]:
@@ -156,4 +159,6 @@ def build_network(scenario: Scenario, n_inputs: int | None = None, n_outputs: in
     topology = build_topology(scenario)
     dtype = np.dtype(scenario.training.dtype)
     weights = initial_weights(topology, stream(scenario.seed, "init"), scenario.topology.nonadjacent_init, dtype)
-    return Network.create(topology, weights, dtype, Quantisers.build(scenario.devices, scenario.seed))
+    devices = scenario.devices
+    return Network.create(topology, weights, dtype, Quantisers.build(devices, scenario.seed),
+                          Chip(devices.synapse, devices.timing, scenario.seed))

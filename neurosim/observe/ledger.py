@@ -248,7 +248,11 @@ class Ledger(Observer):
 
     def on_update(self, corrections, examples, model) -> None:
         rates = self._rates()
-        self._pending["update"] += rates.update_per_example * examples + rates.update_per_batch
+        counts = rates.update_per_example * examples + rates.update_per_batch
+        if model.synapses.chip.pulsed is not None:  # pulsed devices are written by their pulses
+            counts[_INDEX[("synapse", "weight_write")]] = 0
+            counts[_INDEX[("synapse", "pulse")]] = model.synapses.pulses_sent
+        self._pending["update"] += counts
 
     def on_train_batch(self, epoch, batch, record) -> None:
         for phase, counts in self._pending.items():
