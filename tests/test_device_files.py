@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 import neurosim
+
 from conftest import DEFAULT, DEVICES, invoke_cli, network_scenario, quantisers, write_scenario
 from neurosim.data.datasets import load_embedded
 from neurosim.devices.spec import DeviceSpec, Quantisers, load_devices
 from neurosim.devices.neurons import NeuronBank
 from neurosim.devices.synapses import SynapseBank
 from neurosim.errors import ConfigError
+from neurosim.devices.energy import SynapseEnergy
 from neurosim.observe.observer import Observer
 from neurosim.observe.recorder import recording
 from neurosim.config.scenario import load_scenario, scenario_from_dict
@@ -19,10 +23,26 @@ from neurosim.models.topology import layered
 from neurosim.training.loop import train
 
 
-@pytest.mark.parametrize("name", ["ideal", "analog-8bit", "analog-4bit", "analog-4bit-stochastic"])
+@pytest.mark.parametrize("name", sorted(p.stem for p in DEVICES.glob("*.yaml")))
 def test_shipped_device_files_are_valid(name):
     spec = load_devices(DEVICES / f"{name}.yaml")
     assert spec.name == name and spec.ideal == (name == "ideal")
+
+
+ANALOG_PRESETS = ["pulsed-ideal", "reram-softbounds", "reram-softbounds-8bit-adc", "ecram-symmetric", "pcm-drift"]
+
+
+@pytest.mark.parametrize("name", ANALOG_PRESETS)
+def test_analog_presets_give_their_sources_and_run(name):
+    """Every number of an analog preset has a source comment; a short EP run on it stays finite."""
+    text = (DEVICES / f"{name}.yaml").read_text()
+    section = text[text.index("\nsynapse:"):text.index("\nenergy:")]
+    numbers = [line for line in section.splitlines() if re.match(r"\s*\w+:\s*-?[0-9.]", line)]
+    assert numbers and all("#" in line for line in numbers), [line for line in numbers if "#" not in line]
+    spec = load_devices(DEVICES / f"{name}.yaml")
+    assert spec.synapse.pulsed is not None and spec.energy.synapse.pulse.source != SynapseEnergy().pulse.source
+    run = train(scenario_from_dict(network_scenario(devices=f"{name}.yaml"), None, DEVICES))
+    assert np.isfinite(run.epochs[-1].test_error)
 
 
 @pytest.mark.parametrize("text, key, reason", [

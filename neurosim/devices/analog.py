@@ -17,75 +17,98 @@ from neurosim.config.base import Section
 
 
 class PulsedUpdate(Section):
-    """A synapse whose conductance moves by programming pulses (``synapse.pulsed``).
+    """A synapse whose conductance moves by programming pulses (``synapse.pulsed``), as
+    aihwkit's pulsed devices do (its C++ simulator, where docstring and code differ).
 
-    An update α·ΔW becomes n = |α·ΔW| / dw_min pulses of its sign (rounded as
-    ``pulse_rounding`` says, at most ``max_pulses``); each pulse moves the weight of device
-    i by a step that depends on the model and the weight w it finds:
+    An update α·ΔW becomes n = |α·ΔW|/ε pulses of its sign (rounded as ``pulse_rounding``
+    says, at most ``max_pulses``), ε = dw_min (``power_step``: dw_min·0.5^pow_gamma, the
+    step at mid-range). Each pulse moves the weight w of device i by
 
     - ``constant_step``: up s⁺ᵢ, down s⁻ᵢ;
-    - ``linear_step``: up s⁺ᵢ(1 − γ⁺ w/w_maxᵢ), down s⁻ᵢ(1 − γ⁻ w/w_minᵢ) (the step shrinks
-      linearly towards the bound it moves to, by the factor 1 − γ there);
-    - ``soft_bounds``: ``linear_step`` with γ⁺ = γ⁻ = 1 (the step ∝ distance to the bound);
-    - ``power_step``: up s⁺ᵢ((w_maxᵢ − w)/(w_maxᵢ − w_minᵢ))^γ⁺, down
-      s⁻ᵢ((w − w_minᵢ)/(w_maxᵢ − w_minᵢ))^γ⁻;
+    - ``linear_step``: up s⁺ᵢ(1 − γ⁺ w/w_max), down s⁻ᵢ(1 − γ⁻ w/w_min) (the mean bounds:
+      the step shrinks linearly towards the bound it moves to, to (1 − γ) of it there);
+    - ``soft_bounds``: up s⁺ᵢ(1 − w/w_maxᵢ), down s⁻ᵢ(1 − w/w_minᵢ) (the device's own
+      bounds: the step ∝ the distance to them);
+    - ``power_step``: up s⁺ᵢ ω^γ⁺ᵢ, down s⁻ᵢ (1 − ω)^γ⁻ᵢ, ω = (w_maxᵢ − w)/(w_maxᵢ − w_minᵢ),
+      γ⁺ᵢ = pow_gamma·|hᵢ + min(pow_up_down, 0)|, γ⁻ᵢ = pow_gamma·|hᵢ + min(−pow_up_down, 0)|,
+      hᵢ = 1 + pow_gamma_dtod·ξ;
 
-    with s⁺ᵢ = dwᵢ(1 + udᵢ), s⁻ᵢ = dwᵢ(1 − udᵢ), dwᵢ = dw_min(1 + dw_min_dtod·ξ),
-    udᵢ = up_down + up_down_dtod·ξ, and every pulse's step multiplied by (1 + dw_min_std·ξ)
-    (ξ standard normal: drawn once per device for ``*_dtod``, per pulse for ``dw_min_std``).
-    After every pulse the weight is clipped to [w_minᵢ, w_maxᵢ], w_maxᵢ = w_max(1 +
-    w_max_dtod·ξ), w_minᵢ = w_min(1 + w_min_dtod·ξ). Steps never change sign (a negative
-    draw moves the weight by 0).
+    times (1 + dw_min_std·ξ) per pulse (``mult_noise``; else plus s·dw_min_std·ξ), a step
+    that may reverse; the weight is then clipped to [w_minᵢ, w_maxᵢ]. Per device (drawn once
+    when the chip is made, ξ standard normal): gᵢ = 1 + dw_min_dtod·ξ, rᵢ = up_down_dtod·ξ,
+    s⁺ᵢ = dw_min·|gᵢ + min(up_down, 0) + rᵢ|, s⁻ᵢ = dw_min·|gᵢ + min(−up_down, 0) − rᵢ|
+    (``up_down`` > 0 shrinks the down step, < 0 the up step, as in aihwkit),
+    w_maxᵢ = |w_max(1 + w_max_dtod·ξ)|, w_minᵢ = −|w_min(1 + w_min_dtod·ξ)|.
     """
 
     model: Literal["constant_step", "linear_step", "soft_bounds", "power_step"] = "constant_step"
     """How a pulse's step depends on the weight it finds (equations above)."""
     dw_min: float = Field(default=0.001, gt=0.0)
-    """Mean weight change of one pulse, weight units (aihwkit ``dw_min``)."""
+    """Mean weight change of one pulse at w = 0, weight units (aihwkit ``dw_min``)."""
     dw_min_dtod: float = Field(default=0.0, ge=0.0)
-    """Device-to-device standard deviation of dw_min, relative to dw_min."""
+    """Device-to-device standard deviation of the step, relative to dw_min (one gain per
+    device, shared by both directions)."""
     dw_min_std: float = Field(default=0.0, ge=0.0)
-    """Cycle-to-cycle (pulse-to-pulse) standard deviation of a step, relative to the step."""
+    """Cycle-to-cycle (pulse-to-pulse) standard deviation of a step, relative to it."""
+    mult_noise: bool = True
+    """The pulse-to-pulse noise multiplies the weight-dependent step (True) or is added with
+    the std dw_min_std·s, independent of the weight (False, aihwkit's ReRAM presets)."""
     up_down: float = Field(default=0.0, gt=-1.0, lt=1.0)
-    """Up/down asymmetry: up steps dw(1 + up_down), down steps dw(1 − up_down)."""
+    """Up/down asymmetry, one-sided: > 0 makes the down step dw_min(1 − up_down), < 0 the up
+    step dw_min(1 + up_down), the other unchanged."""
     up_down_dtod: float = Field(default=0.0, ge=0.0)
-    """Device-to-device standard deviation of up_down (absolute)."""
-    w_min: float = -1.0
-    """Lower bound of the weight, weight units (the device's smallest conductance)."""
-    w_max: float = 1.0
-    """Upper bound of the weight, weight units."""
+    """Device-to-device standard deviation of the asymmetry, in units of dw_min: + to the up
+    step, − to the down step."""
+    w_min: float = -0.6
+    """Lower bound of the weight, weight units (the device's smallest conductance; aihwkit's default)."""
+    w_max: float = 0.6
+    """Upper bound of the weight, weight units (aihwkit's default)."""
     w_min_dtod: float = Field(default=0.0, ge=0.0)
     """Device-to-device standard deviation of w_min, relative to |w_min|."""
     w_max_dtod: float = Field(default=0.0, ge=0.0)
     """Device-to-device standard deviation of w_max, relative to |w_max|."""
     gamma_up: float = Field(default=0.0, ge=0.0)
-    """``linear_step``: the up step at w_max is (1 − gamma_up) of the step at 0;
-    ``power_step``: the exponent γ⁺ of the up step."""
+    """``linear_step``: the up step at w_max is (1 − gamma_up) of the step at 0."""
     gamma_down: float = Field(default=0.0, ge=0.0)
-    """As ``gamma_up``, for down steps towards w_min."""
+    """``linear_step``: the down step at w_min is (1 − gamma_down) of the step at 0."""
+    pow_gamma: float = Field(default=1.0, gt=0.0)
+    """``power_step``: the exponent of the distance to the bound."""
+    pow_gamma_dtod: float = Field(default=0.0, ge=0.0)
+    """``power_step``: device-to-device standard deviation of pow_gamma, relative."""
+    pow_up_down: float = Field(default=0.0, gt=-1.0, lt=1.0)
+    """``power_step``: one-sided asymmetry of the exponents, as ``up_down`` of the steps."""
     write_noise_std: float = Field(default=0.0, ge=0.0)
     """Standard deviation of the noise on the weight read back after an update, relative to
     dw_min: the pulses move a hidden conductance; the weight the circuit sees is that plus
     write_noise_std·dw_min·ξ, drawn afresh whenever the device is written."""
     pulse_rounding: Literal["stochastic", "deterministic"] = "stochastic"
-    """How |α·ΔW|/dw_min becomes a pulse count: ``deterministic`` to the nearest integer;
-    ``stochastic`` down, plus one with probability equal to the fraction (unbiased)."""
+    """How |α·ΔW|/ε becomes a pulse count: ``deterministic`` to the nearest integer;
+    ``stochastic`` down, plus one with probability equal to the fraction (unbiased). The
+    whole batch's update is written at once (aihwkit pulses every example instead, with a
+    Binomial count of the same mean)."""
     max_pulses: int = Field(default=31, ge=1)
-    """Most pulses one update gives one device (aihwkit's bit-length ``desired_bl``): larger
-    updates are cut to max_pulses·dw_min."""
+    """Most pulses one update gives one device (aihwkit's bit length ``desired_bl``): a larger
+    update is cut to max_pulses·ε."""
     corrupt_devices_prob: float = Field(default=0.0, ge=0.0, le=1.0)
-    """Fraction of the devices stuck at ``corrupt_devices_value`` for the whole run (drawn
-    once per chip); they ignore every pulse."""
-    corrupt_devices_value: Literal["w_min", "w_max", "zero"] = "zero"
-    """Where a stuck device is stuck: its w_min, its w_max, or 0."""
+    """Fraction of the devices stuck for the whole run (drawn once per chip); they ignore every pulse."""
+    corrupt_devices_value: Literal["w_min", "w_max", "zero", "random"] = "random"
+    """Where a stuck device is stuck: its w_min, its w_max, 0, or (aihwkit's) a value drawn
+    uniformly in [max(w_minᵢ, −R), min(w_maxᵢ, R)], R = ``corrupt_devices_range``."""
+    corrupt_devices_range: float = Field(default=0.1, gt=0.0)
+    """R of ``corrupt_devices_value: random``, weight units (aihwkit's default)."""
 
     @model_validator(mode="after")
     def _bounds_bracket_zero(self) -> PulsedUpdate:
         if not self.w_min < 0.0 < self.w_max:
             raise ValueError(f"the weight range [w_min, w_max] = [{self.w_min}, {self.w_max}] must contain 0 inside")
-        if self.model in ("linear_step",) and (self.gamma_up > 1 or self.gamma_down > 1):
+        if self.model == "linear_step" and (self.gamma_up > 1 or self.gamma_down > 1):
             raise ValueError("linear_step: gamma_up and gamma_down above 1 would reverse the step before the bound")
         return self
+
+    @property
+    def granularity(self) -> float:
+        """ε, the weight change one pulse counts for when an update becomes pulses."""
+        return self.dw_min * 0.5 ** self.pow_gamma if self.model == "power_step" else self.dw_min
 
 
 class ReadNoise(Section):
@@ -114,12 +137,14 @@ class ReadNoise(Section):
 class Drift(Section):
     """Conductance drift after programming (``synapse.drift``), as in phase-change memory:
     a device written at time t_w reads w(t) = w(t_w)·((t − t_w)/t_0)^(−νᵢ) once t − t_w > t_0
-    (unchanged before), with νᵢ = nu + nu_dtod·ξ drawn once per device (clipped at 0)."""
+    (unchanged before), with νᵢ = |nu·(1 + nu_dtod·ξ)| drawn once per device (aihwkit's
+    training drift; its PCM inference model also makes ν depend on the conductance and adds
+    1/f read noise, which this model does not)."""
 
     nu: float = Field(default=0.0, ge=0.0)
     """Drift exponent ν (dimensionless)."""
     nu_dtod: float = Field(default=0.0, ge=0.0)
-    """Device-to-device standard deviation of ν (absolute)."""
+    """Device-to-device standard deviation of ν, relative to nu."""
     t_0: float = Field(default=20.0, gt=0.0)
     """Reference time t_0 after a write, s: drift starts after it."""
 

@@ -27,8 +27,8 @@ from neurosim.devices.quantize import uniform
 from neurosim.devices.spec import SynapseDevice
 from neurosim.streams import stream
 
-MODELS = {"constant_step": 0, "linear_step": 1, "soft_bounds": 1, "power_step": 2}
-"""Kernel code of each step model (soft bounds: a linear step with γ = 1)."""
+MODELS = {"constant_step": 0, "linear_step": 1, "soft_bounds": 2, "power_step": 3}
+"""Kernel code of each step model."""
 
 
 @numba.njit(inline="always")
@@ -39,17 +39,31 @@ def _normal(g):  # pragma: no cover - compiled
     return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2), g
 
 
+@numba.njit(inline="always")
+def _step(w, up, base, top, bottom, gamma, model, mean_top, mean_bottom):  # pragma: no cover - compiled
+    """The noise-free step of one pulse (≥ 0) from weight w; ``up``: towards ``top``."""
+    if model == 1:
+        return base * (1.0 - gamma * w / (mean_top if up else mean_bottom))
+    if model == 2:
+        return base * (1.0 - w / (top if up else bottom))
+    if model == 3:
+        omega = min(max((top - w) / (top - bottom), 0.0), 1.0)
+        return base * (omega if up else 1.0 - omega) ** gamma
+    return base
+
+
 @numba.njit(cache=True, nogil=True)
-def apply_pulses(visible, hidden, change, live, up, down, lo, hi, stuck, model, gamma_up, gamma_down,
-                 dw_min, step_std, write_std, stochastic, max_pulses, symmetric, written, state):  # pragma: no cover
+def apply_pulses(visible, hidden, change, live, up, down, lo, hi, gamma_up, gamma_down, stuck, model,
+                 mean_top, mean_bottom, granularity, step_std, mult_noise, write_std, dw_min, stochastic,
+                 max_pulses, symmetric, written, state):  # pragma: no cover - compiled
     """Apply the update ``change`` (= α·ΔW, weight units) to every live device as pulses.
 
-    ``hidden`` is the programmed conductance the pulses move (the same array as ``visible``
-    without write noise); ``visible`` ← hidden + write noise where a device was written.
-    ``written`` (bool, same shape) is set True for every device that received a pulse.
-    ``symmetric``: only the upper triangle is updated and mirrored (an intralayer block).
-    Returns (pulses applied, devices with a change whose visible weight did not move,
-    devices with a change); stuck devices count their pulses (they are sent).
+    ``hidden`` is the conductance the pulses move (the same array as ``visible`` without
+    write noise); ``visible`` ← hidden + write noise where a device was written, and
+    ``written`` (bool) is set there. ``symmetric``: only the upper triangle is updated and
+    mirrored (an intralayer block). Returns (pulses applied, devices with a change whose
+    visible weight did not move, devices with a change); stuck devices count their pulses
+    (they are sent).
     """
     rows, cols = visible.shape
     g = state[0]
@@ -60,7 +74,7 @@ def apply_pulses(visible, hidden, change, live, up, down, lo, hi, stuck, model, 
             if delta == 0.0 or not live[i, j]:
                 continue
             nonzero += 1
-            exact = abs(delta) / dw_min
+            exact = abs(delta) / granularity
             n = math.floor(exact)
             if stochastic:
                 u, g = uniform(g)
@@ -69,33 +83,22 @@ def apply_pulses(visible, hidden, change, live, up, down, lo, hi, stuck, model, 
             elif exact - n >= 0.5:
                 n += 1
             n = min(n, max_pulses)
-            if n == 0:
+            if n == 0 or stuck[i, j]:
+                pulses += n
                 lost += 1
                 continue
             pulses += n
-            if stuck[i, j]:
-                lost += 1
-                continue
-            w = hidden[i, j]
+            rising = delta > 0.0
+            base = up[i, j] if rising else down[i, j]
+            gamma = gamma_up[i, j] if rising else gamma_down[i, j]
             top, bottom = hi[i, j], lo[i, j]
+            w = hidden[i, j]
             for _ in range(n):
-                if delta > 0.0:
-                    step = up[i, j]
-                    if model == 1:
-                        step *= 1.0 - gamma_up * w / top
-                    elif model == 2:
-                        step *= max((top - w) / (top - bottom), 0.0) ** gamma_up
-                else:
-                    step = down[i, j]
-                    if model == 1:
-                        step *= 1.0 - gamma_down * w / bottom
-                    elif model == 2:
-                        step *= max((w - bottom) / (top - bottom), 0.0) ** gamma_down
+                step = _step(w, rising, base, top, bottom, gamma, model, mean_top, mean_bottom)
                 if step_std > 0.0:
                     xi, g = _normal(g)
-                    step *= 1.0 + step_std * xi
-                step = max(step, 0.0)
-                w = w + step if delta > 0.0 else w - step
+                    step = step * (1.0 + step_std * xi) if mult_noise else step + base * step_std * xi
+                w = w + step if rising else w - step
                 w = min(max(w, bottom), top)
             hidden[i, j] = w
             seen = w
@@ -117,26 +120,34 @@ def apply_pulses(visible, hidden, change, live, up, down, lo, hi, stuck, model, 
 class PulsedArray:
     """The pulsed devices of one weight array (shape ``shape``), made from the scenario seed.
 
-    ``live``: where a device exists (a directed graph's alive mask, a sparse block's mask;
-    None: everywhere). ``name`` selects the device-to-device draws, so every block gets its
-    own devices.
+    ``name`` selects the device-to-device draws (stream ``chip:NAME``), so every block gets
+    its own devices; ``symmetric`` (an intralayer block) makes one device per neuron pair.
     """
 
     def __init__(self, shape: tuple[int, int], spec: PulsedUpdate, drift: Drift, seed: int, name: str,
                  dtype=np.float32, symmetric: bool = False):
         chip = stream(seed, f"chip:{name}")
         normal = lambda: chip.standard_normal(shape)  # noqa: E731 - one draw per device, in a fixed order
-        dw = spec.dw_min * (1.0 + spec.dw_min_dtod * normal())
-        up_down = spec.up_down + spec.up_down_dtod * normal()
-        self.up = np.maximum(dw * (1.0 + up_down), 0.0)
-        self.down = np.maximum(dw * (1.0 - up_down), 0.0)
-        self.hi = spec.w_max * (1.0 + spec.w_max_dtod * normal())
-        self.lo = spec.w_min * (1.0 + spec.w_min_dtod * normal())
-        self.hi, self.lo = np.maximum(self.hi, 0.0), np.minimum(self.lo, 0.0)  # 0 stays inside every range
+        gain = 1.0 + spec.dw_min_dtod * normal()
+        spread = spec.up_down_dtod * normal()
+        self.up = spec.dw_min * np.abs(gain + min(spec.up_down, 0.0) + spread)
+        self.down = spec.dw_min * np.abs(gain + min(-spec.up_down, 0.0) - spread)
+        self.hi = np.abs(spec.w_max * (1.0 + spec.w_max_dtod * normal()))
+        self.lo = -np.abs(spec.w_min * (1.0 + spec.w_min_dtod * normal()))
+        if spec.model == "power_step":
+            h = 1.0 + spec.pow_gamma_dtod * normal()
+            self.gamma_up = spec.pow_gamma * np.abs(h + min(spec.pow_up_down, 0.0))
+            self.gamma_down = spec.pow_gamma * np.abs(h + min(-spec.pow_up_down, 0.0))
+        else:
+            self.gamma_up, self.gamma_down = np.full(shape, spec.gamma_up), np.full(shape, spec.gamma_down)
         self.stuck = chip.random(shape) < spec.corrupt_devices_prob
-        self.nu = np.maximum(drift.nu + drift.nu_dtod * normal(), 0.0)
+        reach_lo, reach_hi = np.maximum(self.lo, -spec.corrupt_devices_range), np.minimum(self.hi,
+                                                                                          spec.corrupt_devices_range)
+        self.stuck_at = {"w_min": self.lo, "w_max": self.hi, "zero": np.zeros(shape),
+                         "random": reach_lo + (reach_hi - reach_lo) * chip.random(shape)}[spec.corrupt_devices_value]
+        self.nu = np.abs(drift.nu * (1.0 + drift.nu_dtod * normal()))
         if symmetric:  # one device per pair of neurons of an intralayer block: W = Wᵀ
-            for a in (self.up, self.down, self.hi, self.lo, self.nu):
+            for a in (self.up, self.down, self.hi, self.lo, self.gamma_up, self.gamma_down, self.stuck_at, self.nu):
                 a[...] = np.triu(a) + np.triu(a, 1).T
             self.stuck = np.triu(self.stuck) | np.triu(self.stuck, 1).T
         self.spec, self.drift, self.symmetric = spec, drift, symmetric
@@ -151,17 +162,12 @@ class PulsedArray:
         self._everywhere = np.ones(shape, dtype=bool)
         self._touched = np.zeros(shape, dtype=bool)
 
-    def stuck_value(self) -> np.ndarray:
-        """The weight every stuck device holds."""
-        where = self.spec.corrupt_devices_value
-        return {"w_min": self.lo, "w_max": self.hi, "zero": np.zeros_like(self.lo)}[where]
-
     def program(self, weights: np.ndarray, live: np.ndarray | None = None, now: float = 0.0) -> None:
         """Write initial weights: clipped to each device's bounds, stuck devices at their value,
         0 where no device exists (``live`` False; in place: ``weights`` is the bank's array)."""
         np.clip(weights, self.lo, self.hi, out=weights, casting="unsafe")
         stuck = self.stuck if live is None else self.stuck & live.astype(bool)
-        weights[stuck] = self.stuck_value()[stuck]
+        weights[stuck] = self.stuck_at[stuck]
         self.hidden[...] = weights
         self.programmed[...] = weights
         self.written_at[...] = now
@@ -178,13 +184,13 @@ class PulsedArray:
             self.hidden[...] = weights
         touched = self._touched
         touched[...] = False
-        hidden = self.hidden if (self.spec.write_noise_std > 0.0 or self.drift.enabled) else weights
         spec = self.spec
-        gamma = (1.0, 1.0) if spec.model == "soft_bounds" else (spec.gamma_up, spec.gamma_down)
+        hidden = self.hidden if (spec.write_noise_std > 0.0 or self.drift.enabled) else weights
         pulses, lost, nonzero = apply_pulses(
-            weights, hidden, change, live, self.up, self.down, self.lo, self.hi, self.stuck, MODELS[spec.model],
-            gamma[0], gamma[1], spec.dw_min, spec.dw_min_std, spec.write_noise_std,
-            spec.pulse_rounding == "stochastic", spec.max_pulses, self.symmetric, touched, self.state)
+            weights, hidden, change, live, self.up, self.down, self.lo, self.hi, self.gamma_up, self.gamma_down,
+            self.stuck, MODELS[spec.model], spec.w_max, spec.w_min, spec.granularity, spec.dw_min_std,
+            spec.mult_noise, spec.write_noise_std, spec.dw_min, spec.pulse_rounding == "stochastic",
+            spec.max_pulses, self.symmetric, touched, self.state)
         if hidden is weights:
             self.hidden[...] = weights
         if self.drift.enabled:
