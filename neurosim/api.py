@@ -27,7 +27,7 @@ from neurosim.config.scenario import Scenario, load_scenario, scenario_from_dict
 from neurosim.observe.observer import Observer
 from neurosim.observe.recorder import recording
 from neurosim.runfile.outputs import claim
-from neurosim.training.loop import EpochRecord, TrainingRun, prepare, train_run
+from neurosim.training.loop import EpochRecord, TrainingRun, evaluate, prepare, train_run
 
 
 class Simulation:
@@ -77,6 +77,21 @@ class Simulation:
         """The outputs for inputs ``x`` after a free phase (forward pass) from rest."""
         self.free_phase(x)
         return self.state("output").copy()
+
+    @property
+    def clock(self) -> float:
+        """The chip's clock, s: every integration step, programming pulse and :meth:`wait` advances it."""
+        return self.model.synapses.chip.now
+
+    def wait(self, seconds: float) -> None:
+        """Let ``seconds`` pass with the chip idle: drifting synapses drift (``synapse.drift``)."""
+        if seconds < 0:
+            raise ValueError(f"cannot wait a negative time ({seconds} s)")
+        self.model.synapses.elapse(seconds)
+
+    def test_error(self, max_batches: int | None = None) -> float:
+        """The fraction of the test set misclassified now (an inference pass, as after an epoch)."""
+        return evaluate(self.run, len(self.run.epochs), max_batches)[0]
 
     def train(self, epochs: int | None = None, *, max_batches: int | None = None,
               observers: Sequence[Observer] = (), out: str | Path | None = None,
