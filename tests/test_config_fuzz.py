@@ -126,7 +126,8 @@ def _serialise(draw, content: Any) -> str:
 
 TOKENS = [": ", "{", "}", "[", "]", "- ", "&a ", "*a", "*b ", "!!str ", "!!python/object:os.system ", "!!binary ",
           "%YAML 1.1\n", "---\n", "...\n", "\t", "? ", "|", ">", "#", "'", '"', "\\", "@", "`", "<<: *a\n",
-          "\n  ", "\n", ",", "yes", "010", "1e-3", "\x00", "\x07", "\ufeff", "\u2029", "é"]
+          "\n  ", "\n", ",", "yes", "010", "1e-3", "\x00", "\x07", "\ufeff", "\u2029", "é", '"\\UFFFFFFFF"',
+          '"\\uD800"', '"\\x41\\N\\_"']
 
 
 def _mutate_text(draw, text: str) -> bytes:

@@ -176,7 +176,10 @@ def refused_file(path: Path, overrides: dict | None = None) -> ConfigError:
     (b"name: a\x00b\n", "line 1, column 8: invalid YAML (character U+0000 is not allowed in YAML text"),
     ("topology: {sizes: [784, 10]\n", "invalid YAML"),
     ("a: &x [*x]\n", "line 1, column 4: invalid YAML (an alias refers to a mapping or list that contains it"),
-], ids=["empty", "comment", "list", "text", "number", "png", "latin-1", "nul", "syntax", "recursive"])
+    ('name: "\\UFFFFFFFF"\n', "(is there an escape beyond Unicode, such as \\UFFFFFFFF?)"),
+    ('name: "\\uD800"\n', "line 1, column 7: invalid YAML (U+D800 is half of a UTF-16 surrogate pair"),
+], ids=["empty", "comment", "list", "text", "number", "png", "latin-1", "nul", "syntax", "recursive", "escape",
+        "surrogate"])
 def test_a_file_that_is_no_scenario_is_named_with_the_reason(tmp_path, content, reason):
     path = write(tmp_path, content)
     error = refused_file(path)
@@ -306,8 +309,10 @@ def test_training_threads_is_a_positive_integer_defaulting_to_one(threads, ok):
     ({"training.learning_rate": [0.1, float("inf")]}, "training.learning_rate", "rate [1] must be a finite number"),
     ({"dynamics.beta": 2**1100}, "dynamics.beta", "(got an integer beyond the largest float"),
     ({"sweep.grid": {None: [1]}}, "sweep.grid", "key None is not text: keys are names"),
+    ({"topology": {"kind": "layer_skipping", "sizes": [2**1100, 5, 10], "p": 0.1}}, "topology.sizes",
+     "at most 2,147,483,647 (2³¹ − 1)"),
 ], ids=["nul data path", "nul device path", "override below a value", "huge rate", "infinite rate", "huge beta",
-        "null key"])
+        "null key", "huge layer"])
 def test_values_at_the_edges_of_their_type_are_refused_with_their_key(changes, key, words):
     """Each of these used to raise something other than a ConfigError (a traceback)."""
     error = refusal(network_scenario(changes), SCENARIO_DIR / "s.yaml")

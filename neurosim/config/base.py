@@ -96,7 +96,7 @@ class YamlLoader(yaml.SafeLoader):
 
     yaml_implicit_resolvers: dict = {}
     yaml_constructors = {tag: yaml.SafeLoader.yaml_constructors[tag] for tag in
-                         ("tag:yaml.org,2002:null", "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq")}
+                         ("tag:yaml.org,2002:null", "tag:yaml.org,2002:seq")}
 
     def __init__(self, stream):
         super().__init__(stream)
@@ -166,6 +166,18 @@ def _construct_mapping(loader: YamlLoader, node: yaml.MappingNode) -> dict:
     return loader.construct_mapping(node)
 
 
+def _construct_str(loader: YamlLoader, node: yaml.ScalarNode) -> str:
+    """Text that can be written to a file: an escape such as ``"\\uD800"`` (half of a UTF-16
+    pair) is no character, and would fail only when a run file stores it."""
+    text = loader.construct_scalar(node)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise _Marked(f"U+{ord(text[exc.start]):04X} is half of a UTF-16 surrogate pair, not a character",
+                      node.start_mark) from None
+    return text
+
+
 def _construct_bool(loader: YamlLoader, node: yaml.ScalarNode) -> bool:
     text = loader.construct_scalar(node)
     if text.lower() not in ("true", "false"):
@@ -195,7 +207,8 @@ def _construct_float(loader: YamlLoader, node: yaml.ScalarNode) -> float:
 
 
 YamlLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
-YamlLoader.add_constructor("tag:yaml.org,2002:merge", yaml.SafeLoader.construct_yaml_str)  # '<<' as a value
+YamlLoader.add_constructor("tag:yaml.org,2002:str", _construct_str)
+YamlLoader.add_constructor("tag:yaml.org,2002:merge", _construct_str)  # '<<' as a value
 YamlLoader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
 YamlLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 YamlLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
@@ -250,6 +263,8 @@ def parse_yaml(text: str) -> Any:
         raise YamlSyntaxError(problem, *((mark.line + 1, mark.column + 1) if mark else ())) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(str(exc)) from None
+    except (ValueError, OverflowError) as exc:  # raised by PyYAML itself, e.g. for "\UFFFFFFFF"
+        raise YamlSyntaxError(f"{exc} (is there an escape beyond Unicode, such as \\UFFFFFFFF?)") from None
 
 
 def read_yaml(path: str | Path) -> dict:

@@ -36,6 +36,9 @@ from neurosim.devices.spec import DeviceSpec, resolve_devices
 from neurosim.errors import ConfigError
 from neurosim.models.topology import fraction_for, layered_with_intralayer_count, max_rewirings, replacements_for
 
+MAX_LAYER_SIZE = 2**31 - 1
+"""Most neurons a layer may have: connection counts then stay well within a float's range
+(the rewiring fraction p is computed from them)."""
 EMBEDDED_EXAMPLES = 10_000
 """MNIST digits shipped inside the package (``data.source: embedded``)."""
 EMBEDDED_TRAIN = 8_000
@@ -77,7 +80,9 @@ class TopologyBase(Section):
     """Neuron groups: what every topology declares."""
 
     sizes: list[int] = Field(min_length=2)
-    """Neurons per layer, input first and output last, e.g. ``[784, 500, 500, 500, 10]``."""
+    """Neurons per layer, input first and output last, e.g. ``[784, 500, 500, 500, 10]``;
+    each from 1 to 2³¹ − 1 (connections are held as dense blocks, so any layer near that
+    bound is far beyond memory anyway)."""
 
     @field_validator("sizes")
     @classmethod
@@ -85,6 +90,8 @@ class TopologyBase(Section):
         for i, size in enumerate(sizes):
             if size < 1:
                 raise ValueError(f"layer {i} has {size} neurons; every layer needs at least 1")
+            if size > MAX_LAYER_SIZE:
+                raise ValueError(f"layer {i} has {size} neurons; at most {MAX_LAYER_SIZE:,} (2³¹ − 1)")
         return sizes
 
 
