@@ -176,11 +176,12 @@ def full_matrix(network: Network) -> np.ndarray:
     return w
 
 
-def controller_for(network: Network, epsilon: float = 0.5, steps: int = 10,
-                   nudge: str = "split") -> EquilibriumPropagation:
-    dynamics = DynamicsConfig(epsilon=epsilon, beta=1.0, t_free=steps, t_clamped=steps, nudge=nudge)
+def controller_for(network: Network, epsilon: float = 0.5, steps: int = 10, nudge: str = "split",
+                   estimator: str = "random_sign", beta: float = 1.0) -> EquilibriumPropagation:
+    dynamics = DynamicsConfig(epsilon=epsilon, beta=beta, t_free=steps, t_clamped=steps, nudge=nudge,
+                              estimator=estimator)
     rates = {pair: 1.0 for pair in network.topology.pairs}
-    rule = EPRule(Beta(dynamics.beta, dynamics.random_beta_sign))
+    rule = EPRule(Beta(dynamics.beta, dynamics.estimator))
     return EquilibriumPropagation(network, dynamics, rule, rates, np.ones(network.topology.n_state))
 
 

@@ -190,7 +190,7 @@ def test_pruning_frequencies_follow_eq_3():
 def logic_scenario(task, seed, kind="deep"):
     """150 epochs of ``task``, always +β."""
     return scenario_from_dict(directed_scenario(
-        name=task, seed=seed, dynamics={"kind": kind, "random_beta_sign": False},
+        name=task, seed=seed, dynamics={"kind": kind, "estimator": "one_sided"},
         **{"training.epochs": 150, "directed.task": task}))
 
 

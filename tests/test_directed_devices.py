@@ -27,7 +27,7 @@ def reference_scenario(kind: str, task: str, devices=DEFAULT):
     """The runs recorded in REFERENCE: random β signs, batches of 2, ℓ1 and (DEEP) pruning."""
     content = directed_scenario(
         name=f"{kind}-{task}", seed=7, devices=devices,
-        dynamics={"kind": kind, "random_beta_sign": True}, training={"epochs": 40, "batch_size": 2},
+        dynamics={"kind": kind, "estimator": "random_sign"}, training={"epochs": 40, "batch_size": 2},
         directed={"task": task, "l1": 0.001, "sparsity": kind == "deep", "sparsity_start": 5,
                   "threshold": 0.1, "temperature": 0.05})
     return scenario_from_dict(content, "reference.yaml", SCENARIOS)

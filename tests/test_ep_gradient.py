@@ -124,3 +124,36 @@ def test_one_sided_estimate_is_first_order(nudge, rng):
         corr = network.synapses.contrast(x, u0, ub, EPRule.weight_scale(beta, len(x)))
         errors.append(relative_error(corr, grads, (ub - u0).mean(0) / beta, grad_b))
     assert 5 < errors[0] / errors[1] < 20, errors
+
+
+@pytest.mark.parametrize("nudge", ["split", "euler"])
+def test_the_controllers_estimators_have_bias_of_order_beta_and_beta_squared(nudge, rng):
+    """Through the controller's own batch (free, weakly-clamped (and −β) and update phases):
+    ``one_sided``'s error against the true gradient falls as β, ``symmetric``'s as β²."""
+    from copy import deepcopy
+
+    from neurosim.learning.phases import Events
+    from neurosim.observe.observer import Observer
+
+    class Corrections(Observer):
+        def on_update(self, corrections, examples, model):
+            self.seen = {pair: dw.copy() for pair, dw in corrections.items()}
+
+    network = random_network(layered([5, 4, 3]), rng, scale=0.25, bias=0.5)
+    x = rng.uniform(0, 1, (2, 5))
+    target = np.eye(3)[[0, 2]]
+    grads, grad_b = true_gradients(network, x, target)
+    order = {}
+    for estimator in ("one_sided", "symmetric"):
+        errors = []
+        for beta in (0.1, 0.05, 0.025):
+            copy = deepcopy(network)
+            ctl = controller_for(copy, steps=RELAX, nudge=nudge, estimator=estimator, beta=beta)
+            bias = copy.neurons.bias.copy()
+            seen = Corrections()
+            ctl.train_batch(x, target, np.zeros((2, copy.topology.n_state)), ctl.rule.beta.draw(None),
+                            Events([seen]))
+            errors.append(relative_error(seen.seen, grads, copy.neurons.bias - bias, grad_b))
+        order[estimator] = np.polyfit(np.log([0.1, 0.05, 0.025]), np.log(errors), 1)[0]
+    assert 0.8 < order["one_sided"] < 1.2, order
+    assert 1.8 < order["symmetric"] < 2.2, order

@@ -41,7 +41,7 @@ def _ep_batch(topology: Topology, batch: int, t_free: int, t_clamped: int, rng) 
     """One EP training batch on ``topology``, watched by a ledger."""
     network = random_network(topology, rng, scale=0.2)
     dynamics = DynamicsConfig(epsilon=0.5, beta=0.5, t_free=t_free, t_clamped=t_clamped)
-    ctl = EquilibriumPropagation(network, dynamics, EPRule(Beta(dynamics.beta, dynamics.random_beta_sign)),
+    ctl = EquilibriumPropagation(network, dynamics, EPRule(Beta(dynamics.beta, dynamics.estimator)),
                                  {p: 0.1 for p in topology.pairs}, np.full(topology.n_state, 0.1))
     ledger, events = _watching(ctl, dynamics)
     x = rng.uniform(0, 1, (batch, topology.layer_sizes[0]))
@@ -202,3 +202,24 @@ def test_energy_entry_scaling_follows_its_law(pj, ref, bits):
     for scaling, k in (("constant", 0), ("linear", 1), ("quadratic", 2)):
         entry = EnergyTable().neuron.adc.model_copy(update={"pJ": pj, "bits": ref, "scaling": scaling})
         assert entry.at(bits) == pytest.approx(pj * (bits / ref) ** k)
+
+
+def test_the_symmetric_estimator_counts_its_second_weakly_clamped_phase():
+    """The −β phase costs what the +β phase costs, step for step; the update reads U+β and U−β."""
+    from neurosim.config.scenario import scenario_from_dict
+    from neurosim.training.loop import train
+
+    counts = {}
+    for estimator in ("one_sided", "symmetric"):
+        scenario = scenario_from_dict(network_scenario({"dynamics.estimator": estimator}))
+        ledger = Ledger(scenario.devices, 32)
+        train(scenario, observers=[ledger])
+        counts[estimator] = {(r.phase, r.device, r.action): r.count for r in ledger.rows()}
+    one, two = counts["one_sided"], counts["symmetric"]
+    clamped = {(d, a): n for (p, d, a), n in two.items() if p == "weakly-clamped"}
+    negative = {(d, a): n for (p, d, a), n in two.items() if p == "weakly-clamped-negative"}
+    assert clamped and negative == clamped
+    assert clamped == {(d, a): n for (p, d, a), n in one.items() if p == "weakly-clamped"}
+    n = scenario.data.train_size * sum(scenario.topology.sizes[1:])
+    assert two[("update", "neuron", "read_ubeta")] == 2 * n and ("update", "neuron", "read_u0") not in two
+    assert one[("update", "neuron", "read_ubeta")] == n == one[("update", "neuron", "read_u0")]

@@ -167,10 +167,10 @@ def test_read_noise_has_its_std_and_is_shared_between_phases_only_when_asked():
     current = np.zeros((50, 2000))
     for shared in (False, True):
         source = ReadNoiseSource(ReadNoise(out_noise=0.1, shared_between_phases=shared), seed=5)
-        source.begin_phase(clamped=False)
+        source.begin_phase("free")
         free = current.copy()
         source.outputs(free)
-        source.begin_phase(clamped=True)
+        source.begin_phase("weakly-clamped")
         clamped = current.copy()
         source.outputs(clamped)
         assert abs(free.std() - 0.1) < 0.1 * 5 * np.sqrt(2 / free.size)

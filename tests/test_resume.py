@@ -38,7 +38,7 @@ KINDS = {
     "ep": network_scenario({"data.train_size": 60, "training.epochs": 3}, **TRACE_EVERYTHING),
     "bp": network_scenario({"data.train_size": 60, "training.epochs": 3, "datapath": "bp"}),
     "stochastic": network_scenario({"data.train_size": 60, "training.epochs": 3, "training.shuffle": True,
-                                    "dynamics.random_beta_sign": True,
+                                    "dynamics.estimator": "random_sign",
                                     "devices": str(DEVICES / "analog-4bit-stochastic.yaml")}),
     "pulsed": network_scenario({"data.train_size": 60, "training.epochs": 3, "devices": {
         "synapse": {"pulsed": {"model": "soft_bounds", "dw_min": 0.002, "dw_min_dtod": 0.2, "dw_min_std": 0.3,

@@ -75,9 +75,9 @@ SCENARIO_CASES = [
     ("dynamics.beta", ".5", 0.5),
     ("dynamics.beta", "-1E+5", Refused("dynamics.beta", "greater than 0")),  # a number, out of range
     ("training.learning_rate", "[1e-3, 5E-2]", [0.001, 0.05]),
-    ("dynamics.random_beta_sign", "false", False),
-    ("dynamics.random_beta_sign", "yes", Refused("dynamics.random_beta_sign", "(got the text 'yes': write true or false)")),
-    ("dynamics.random_beta_sign", "off", Refused("dynamics.random_beta_sign", "(got the text 'off': write true or false)")),
+    ("training.shuffle", "false", False),
+    ("training.shuffle", "yes", Refused("training.shuffle", "(got the text 'yes': write true or false)")),
+    ("training.shuffle", "off", Refused("training.shuffle", "(got the text 'off': write true or false)")),
     ("dynamics.t_free", "1_000", 1000),
     ("dynamics.t_free", "0o10", 8),
     ("dynamics.t_free", "010", Refused("dynamics.t_free", "(got the text '010': a leading zero is ambiguous")),

@@ -32,7 +32,8 @@ KINDS = ("errors", "rates", "p-sweep", "trace")
 STYLE = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 8,
          "xtick.labelsize": 8, "ytick.labelsize": 8, "figure.dpi": 150, "savefig.bbox": "tight"}
 RMS_LABEL = "RMS correction α·ΔW (weight units per batch)"
-PHASE_COLOURS = {"free": "#dbe9f6", "weakly-clamped": "#fde3c8", "forward": "#dbe9f6", "backward": "#fde3c8"}
+PHASE_COLOURS = {"free": "#dbe9f6", "weakly-clamped": "#fde3c8", "weakly-clamped-negative": "#e6dcf2",
+                 "forward": "#dbe9f6", "backward": "#fde3c8"}
 PAIRS = ("adjacent", "all")
 """The ``pairs`` selections: the paper's adjacent layer pairs, or every block."""
 

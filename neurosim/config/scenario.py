@@ -171,8 +171,13 @@ class DynamicsBase(Section):
     """Integration steps of the free phase."""
     t_clamped: int = Field(default=8, ge=1)
     """Integration steps of the weakly-clamped phase."""
-    random_beta_sign: bool = True
-    """Draw the sign of β at random for every batch (paper §3), else always +β."""
+    estimator: Literal["random_sign", "one_sided", "symmetric"] = "random_sign"
+    """How the weakly-clamped phase estimates the gradient: ``random_sign`` one phase with
+    ±β, the sign drawn at random for every batch (the layer-skipping paper, §3);
+    ``one_sided`` one phase with +β; ``symmetric`` (Laborieux et al., 2021; Hopfield
+    networks only) two phases from U0, one with +β and one with −β, and
+    ΔW ∝ (ρ(U+β)ρ(U+β) − ρ(U−β)ρ(U−β))/(2β): its bias is O(β²) instead of O(β), for a second
+    weakly-clamped phase's time and energy."""
 
 
 class DynamicsConfig(DynamicsBase):
@@ -194,6 +199,14 @@ class DynamicsConfig(DynamicsBase):
 
 class DirectedDynamicsConfig(DynamicsBase):
     """Neuron dynamics of a directed graph, discretised: the DEEP or the asymmetric field (DEEP paper eq. 1)."""
+
+    @field_validator("estimator")
+    @classmethod
+    def _one_clamped_phase(cls, estimator: str) -> str:
+        if estimator == "symmetric":
+            raise ValueError("the symmetric estimator is for Hopfield networks; a directed graph takes "
+                             "random_sign or one_sided")
+        return estimator
 
     nudge: Literal["split", "euler"] = "euler"
     """How a weakly-clamped step applies the cost's nudge 2β(y − s) to the output neurons.

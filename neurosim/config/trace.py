@@ -13,7 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from neurosim.config.base import KeyedValueError, Section
 
-Bank = Literal["state", "memory", "u0", "ubeta", "activation", "error", "bias", "weights", "delta_w"]
+Bank = Literal["state", "memory", "u0", "ubeta", "ubeta_neg", "activation", "error", "bias", "weights", "delta_w"]
 Cadence = Literal["step", "phase_end", "update", "epoch"]
 
 CADENCES_OF_BANK: dict[str, tuple[str, ...]] = {
@@ -21,6 +21,7 @@ CADENCES_OF_BANK: dict[str, tuple[str, ...]] = {
     "memory": ("phase_end", "update"),
     "u0": ("phase_end", "update"),
     "ubeta": ("phase_end", "update"),
+    "ubeta_neg": ("phase_end", "update"),
     "activation": ("phase_end", "update"),
     "error": ("phase_end", "update"),
     "bias": ("update", "epoch"),

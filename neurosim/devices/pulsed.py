@@ -224,15 +224,16 @@ class ReadNoiseSource:
         """Phases begun that draw their own samples (a checkpoint keeps it)."""
         self.rng: np.random.Generator | None = None
 
-    def begin_phase(self, clamped: bool) -> None:
-        """Before a phase: a free (or any unclamped) phase starts new samples; a clamped phase
-        repeats those of the phase before it when shared."""
+    def begin_phase(self, phase: str) -> None:
+        """Before a phase: an unclamped one (free, forward, backward) starts new samples; a
+        weakly-clamped one repeats those of the phase before it when shared, else draws its own."""
         if not self.read.enabled:
             return
-        repeat = clamped and self.read.shared_between_phases
-        if not repeat:
+        clamped = phase.startswith("weakly-clamped")
+        if not clamped:
             self.phases[0] += 1
-        key = (zlib.crc32(b"read_noise"), int(self.phases[0]), 1 if clamped and not repeat else 0)
+        own = clamped and not self.read.shared_between_phases
+        key = (zlib.crc32(b"read_noise"), int(self.phases[0]), zlib.crc32(phase.encode()) if own else 0)
         self.rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=key)))
 
     def inputs(self, r: np.ndarray) -> np.ndarray:
@@ -253,7 +254,7 @@ class ReadNoiseSource:
 
     def _normal(self, like: np.ndarray) -> np.ndarray:
         if self.rng is None:
-            self.begin_phase(False)
+            self.begin_phase("free")
         return self.rng.standard_normal(like.shape, dtype=like.dtype if like.dtype.kind == "f" else np.float64)
 
 

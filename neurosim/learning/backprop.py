@@ -84,7 +84,7 @@ class Backpropagation:
         u = np.empty((len(x), neurons.size), dtype=neurons.dtype)
         activation = neurons.cells["activation"] = np.empty_like(u)
         noise = synapses.chip.noise
-        noise.begin_phase(clamped=False)
+        noise.begin_phase("forward")
         sent = {0: noise.inputs(neurons.send(x))}
         for b in self.layers:
             sl = neurons.slices[b]
@@ -110,7 +110,7 @@ class Backpropagation:
         u, activation = neurons.s, neurons.cells["activation"]
         delta = np.zeros_like(u)
         noise = synapses.chip.noise
-        noise.begin_phase(clamped=False)
+        noise.begin_phase("backward")
         for a in reversed(self.layers):
             sl = neurons.slices[a]
             with finite("backward", f"error δ of layer {a}"):

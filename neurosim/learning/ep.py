@@ -15,6 +15,7 @@ from neurosim.learning.phases import (NO_EVENTS, Events, Phase, UpdateStats, che
 from neurosim.learning.rules import EPRule
 from neurosim.models.network import Network
 from neurosim.models.topology import LayerPair, pair_name
+from neurosim.runfile.layout import NEGATIVE
 
 
 class EquilibriumPropagation:
@@ -28,8 +29,6 @@ class EquilibriumPropagation:
     datapath = "ep"
     kind = "hopfield"
     """The neuron dynamics: the Hopfield network's leaky integrators."""
-    phases = (Phase("free", integrates=True, cell="u0"), Phase("weakly-clamped", integrates=True, cell="ubeta"),
-              Phase("update", integrates=False))
     inference = "free"
     """The phase that evaluates an example (test set)."""
     persistent = True
@@ -41,6 +40,10 @@ class EquilibriumPropagation:
         self.dynamics = dynamics
         self.rule = rule
         self.rates = rates
+        negative = (Phase(NEGATIVE, integrates=True, cell="ubeta_neg"),) if rule.beta.symmetric else ()
+        self.phases = (Phase("free", integrates=True, cell="u0"), Phase("weakly-clamped", integrates=True, cell="ubeta"),
+                       *negative, Phase("update", integrates=False))
+        """The phases of a batch; the symmetric estimator has a second, −β, weakly-clamped phase."""
         with unchecked():  # a rate beyond the dtype's range is inf: the first update diverges
             self.bias_rates = bias_rates.astype(network.neurons.dtype)
         self.connections = network.connections
@@ -65,7 +68,7 @@ class EquilibriumPropagation:
         (the step clips the state to [0, 1], so the state alone would not show it).
         """
         neurons, synapses = self.network.neurons, self.network.synapses
-        synapses.chip.noise.begin_phase(clamped=phase == "weakly-clamped")
+        synapses.chip.noise.begin_phase(phase)
         with finite(phase, "input current of the neurons (synaptic current + bias)"):
             sent = neurons.send(x)
             drive = synapses.input_currents(sent)
@@ -92,21 +95,25 @@ class EquilibriumPropagation:
         return u0
 
     def clamped_phase(self, x: np.ndarray, target: np.ndarray, beta: float, steps: int | None = None,
-                      events: Events = NO_EVENTS) -> np.ndarray:
-        """Relax from U0 with the outputs nudged towards ``target`` (signed β), write Uβ."""
+                      events: Events = NO_EVENTS, phase: str = "weakly-clamped") -> np.ndarray:
+        """Relax from U0 with the outputs nudged towards ``target`` (signed β), write the
+        phase's cell (Uβ; the symmetric estimator's −β phase: U−β)."""
         neurons = self.network.neurons
         steps = self.dynamics.t_clamped if steps is None else steps
         neurons.load(neurons.cells["u0"])
-        self.relax(x, steps, beta, target.astype(neurons.dtype), phase="weakly-clamped", events=events)
-        ubeta = neurons.store("ubeta")
-        check_finite(ubeta, "weakly-clamped", "neuron state")
-        events.phase_end("weakly-clamped", steps, len(x), self.network)
+        self.relax(x, steps, beta, target.astype(neurons.dtype), phase=phase, events=events)
+        ubeta = neurons.store("ubeta_neg" if phase == NEGATIVE else "ubeta")
+        check_finite(ubeta, phase, "neuron state")
+        events.phase_end(phase, steps, len(x), self.network)
         return ubeta
 
     def update_phase(self, x: np.ndarray, beta: float, events: Events = NO_EVENTS) -> UpdateStats:
-        """Read U0 and Uβ, apply ΔW (eq. 7) and Δb (eq. 8) scaled by the learning rates."""
+        """Read U0 and Uβ, apply ΔW (eq. 7) and Δb (eq. 8) scaled by the learning rates. The
+        symmetric estimator reads U−β and U+β instead and divides by 2β."""
         neurons, synapses = self.network.neurons, self.network.synapses
         r0, rbeta = neurons.cells["u0"], neurons.cells["ubeta"]  # ρ(U) = U: memory cells hold states in [0, 1]
+        if self.rule.beta.symmetric:
+            r0, beta = neurons.cells["ubeta_neg"], 2.0 * beta
         with unchecked():  # an overflow is found below, naming the layer pair
             corrections = synapses.contrast(neurons.send(x), r0, rbeta, self.rule.weight_scale(beta, len(x)))
             lost = synapses.apply(corrections, self.rates)
@@ -128,6 +135,8 @@ class EquilibriumPropagation:
         equilibrium = self.free_phase(x, start, events=events)
         outputs = self.network.neurons.output().copy()
         self.clamped_phase(x, target, beta, events=events)
+        if self.rule.beta.symmetric:
+            self.clamped_phase(x, target, -beta, events=events, phase=NEGATIVE)
         return equilibrium, outputs, self.update_phase(x, beta, events)
 
     def infer(self, x: np.ndarray, start: np.ndarray, events: Events = NO_EVENTS) -> tuple[np.ndarray, np.ndarray]:

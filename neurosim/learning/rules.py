@@ -15,7 +15,8 @@ the device banks only compute the products a rule asks for and store what it ret
 - :class:`BackpropRule`: ΔW_ab = −⟨r_aᵀ δ_b⟩, Δb = −⟨δ⟩; no β.
 
 Dividing by the *signed* β keeps the direction of descent when β's sign is drawn at
-random per batch (the paper's trick, ``dynamics.random_beta_sign``).
+random per batch (the paper's trick, ``dynamics.estimator: random_sign``). The symmetric
+estimator (``symmetric``) runs a +β and a −β phase and divides their difference by 2β.
 """
 
 from __future__ import annotations
@@ -30,11 +31,18 @@ class Beta:
     """The clamping factor of an EP-family rule and how its sign is chosen."""
 
     magnitude: float
-    random_sign: bool
+    estimator: str = "random_sign"
+    """``random_sign``, ``one_sided`` or ``symmetric`` (``dynamics.estimator``)."""
+
+    @property
+    def symmetric(self) -> bool:
+        """Two weakly-clamped phases, +β and −β, per batch."""
+        return self.estimator == "symmetric"
 
     def draw(self, sign_rng: np.random.Generator) -> float:
-        """The signed β of the next batch: ±magnitude (one draw of ``sign_rng``) or +magnitude."""
-        return self.magnitude * (sign_rng.choice((-1.0, 1.0)) if self.random_sign else 1.0)
+        """The signed β of the next batch: ±magnitude (one draw of ``sign_rng``) with a random
+        sign, else +magnitude (the symmetric estimator runs −β as well)."""
+        return self.magnitude * (sign_rng.choice((-1.0, 1.0)) if self.estimator == "random_sign" else 1.0)
 
 
 class EPRule:

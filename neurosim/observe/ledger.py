@@ -53,7 +53,7 @@ import numpy as np
 
 from neurosim.devices.energy import ACTION_POINT, ACTIONS
 from neurosim.devices.spec import DeviceSpec
-from neurosim.runfile.layout import INFERENCE
+from neurosim.runfile.layout import INFERENCE, NEGATIVE
 from neurosim.models.directed import DirectedNetwork
 from neurosim.models.topology import Topology
 from neurosim.observe.observer import Observer
@@ -116,8 +116,10 @@ class Rates:
     learn_per_step: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def network_rates(shape: Shape, datapath: str) -> Rates:
-    """The actions of a layered or layer-skipping network's EP or BP datapath."""
+def network_rates(shape: Shape, datapath: str, symmetric: bool = False) -> Rates:
+    """The actions of a layered or layer-skipping network's EP or BP datapath; ``symmetric``:
+    EP with the −β phase too, whose steps and cell are those of the +β phase, and an update
+    that reads U+β and U−β (two Uβ-type cells) instead of U0 and Uβ."""
     n0, n, c, c_rec = shape.inputs, shape.neurons, shape.connections, shape.recurrent
     rates = Rates(update_per_batch=action_vector(synapse__weight_read=c, synapse__weight_write=c,
                                                  neuron__bias_read=n, neuron__bias_write=n))
@@ -131,6 +133,10 @@ def network_rates(shape: Shape, datapath: str) -> Rates:
         rates.update_per_example = action_vector(input__dac=n0, neuron__read_u0=n, neuron__read_ubeta=n,
                                                  neuron__dac=2 * n, synapse__update_mac=2 * c,
                                                  neuron__bias_accumulate=n)
+        if symmetric:
+            rates.per_step[NEGATIVE] = rates.per_step["weakly-clamped"]
+            rates.per_end[NEGATIVE] = rates.per_end["weakly-clamped"]
+            rates.update_per_example += action_vector(neuron__read_ubeta=n) - action_vector(neuron__read_u0=n)
         return rates
     f, b = shape.forward_drivers, shape.backward_drivers
     rates.per_end = {
@@ -233,7 +239,7 @@ class Ledger(Observer):
         if isinstance(model, DirectedNetwork):
             self._rates = lambda: directed_rates(model, controller.kind)  # the live synapses change
         else:
-            rates = network_rates(Shape.of(model.topology), controller.datapath)
+            rates = network_rates(Shape.of(model.topology), controller.datapath, NEGATIVE in self.phases)
             self._rates = lambda: rates
 
     def on_phase_end(self, phase, steps, examples, model, stored=True) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 from neurosim.observe.observer import Observer
 
 UNITS = {"state": "dimensionless, in [0, 1]", "u0": "dimensionless, in [0, 1]", "ubeta": "dimensionless, in [0, 1]",
+         "ubeta_neg": "dimensionless, in [0, 1]",
          "activation": "dimensionless, in [0, 1]", "error": "state units"}
 
 

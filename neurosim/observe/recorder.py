@@ -36,9 +36,9 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import yaml
 
 import neurosim
+from neurosim.config.base import parse_yaml
 from neurosim.config.scenario import Scenario
 from neurosim.errors import NeurosimError, RunInterrupted
 from neurosim.observe import ledger
@@ -180,9 +180,9 @@ class RunRecorder(Observer):
             raise ResumeError(f"{self.partial}: not a neurosim run file (no /config); refusing to resume it")
         found = f["config"].attrs.get("sha256")
         if found != self.scenario.digest():
-            stored = yaml.safe_load(f["config"][()].decode() if isinstance(f["config"][()], bytes)
+            stored = parse_yaml(f["config"][()].decode() if isinstance(f["config"][()], bytes)
                                     else f["config"][()])
-            differ = _differences(stored, yaml.safe_load(self.scenario.to_yaml()))
+            differ = _differences(stored, parse_yaml(self.scenario.to_yaml()))
             raise ResumeError(f"{self.partial}: holds a run of another scenario (it differs in "
                               f"{', '.join(differ[:5]) or 'its digest'}); resume it with the same scenario and "
                               "--set options, or start a new run with --overwrite or another --out")

@@ -37,6 +37,8 @@ BANK_INFO = {
     "state": ("neuron state s (ρ(s) = s)", STATE_UNITS),
     "u0": ("memory cell U0: the state stored at the end of the free phase", STATE_UNITS),
     "ubeta": ("memory cell Uβ: the state stored at the end of the weakly-clamped phase", STATE_UNITS),
+    "ubeta_neg": ("memory cell U−β: the state stored at the end of the symmetric estimator's −β phase",
+                  STATE_UNITS),
     "activation": ("memory cell of backprop's forward pass: the activation ρ(u) (input columns excluded)",
                    STATE_UNITS),
     "error": ("memory cell of backprop's backward pass: the error δ = ρ'(u)·∂C/∂ρ(u)", STATE_SCALE_UNITS),

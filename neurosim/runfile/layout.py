@@ -10,7 +10,10 @@ from pathlib import Path
 INFERENCE = "inference"
 """Phase name under which test-set evaluation is counted and reported (``/ledger``)."""
 
-PHASES = ("free", "weakly-clamped", "forward", "backward")
+NEGATIVE = "weakly-clamped-negative"
+"""The symmetric estimator's second weakly-clamped phase, nudged with −β; it writes U−β (``ubeta_neg``)."""
+
+PHASES = ("free", "weakly-clamped", "forward", "backward", "weakly-clamped-negative")
 """Phase codes stored in trace ``phase`` coordinates: the index of the phase's name."""
 
 COORDINATES = {
@@ -21,7 +24,7 @@ COORDINATES = {
 }
 """The coordinates of every event of each trace cadence."""
 
-NEURON_BANKS = ("state", "u0", "ubeta", "activation", "error")
+NEURON_BANKS = ("state", "u0", "ubeta", "ubeta_neg", "activation", "error")
 """Traced banks with one value per neuron and example: the state and the memory cells."""
 
 SYNAPSE_BANKS = ("weights", "delta_w")

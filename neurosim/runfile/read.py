@@ -23,8 +23,8 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import yaml
 
+from neurosim.config.base import parse_yaml
 from neurosim.errors import NeurosimError
 from neurosim.runfile.layout import COORDINATES, PHASES, SYNAPSE_BANKS, partial_path
 
@@ -163,7 +163,7 @@ class Run:
                                if bank != "connectivity" for cadence in f["trace"][bank]]
         except (OSError, KeyError) as exc:
             raise RunFileError(f"{path}: not a readable neurosim run file ({exc})") from None
-        self.config = yaml.safe_load(self.config_text)
+        self.config = parse_yaml(self.config_text)
 
     def _open(self) -> h5py.File:
         return h5py.File(self.path, "r", locking=False)

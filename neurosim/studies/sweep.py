@@ -59,10 +59,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import h5py
-import yaml
 from distributed.diagnostics.plugin import WorkerPlugin
 from tqdm import tqdm
 
+from neurosim.config.base import parse_yaml
 from neurosim.data.datasets import Dataset
 from neurosim.errors import ConfigError, NeurosimError
 from neurosim.studies.grid import Axis, Point
@@ -113,7 +113,7 @@ def run_point(name: str, scenario_yaml: str, dataset: Dataset, partial: bytes | 
     ``partial``: the unfinished run file of an earlier attempt, continued from its last
     checkpoint. ``queue``: the Dask queue to send the partial file to after every epoch.
     """
-    scenario = scenario_from_dict(yaml.safe_load(scenario_yaml))
+    scenario = scenario_from_dict(parse_yaml(scenario_yaml))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="neurosim-point-") as scratch:
         path = Path(scratch) / f"{name}.h5"

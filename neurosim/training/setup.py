@@ -12,6 +12,7 @@ import numpy as np
 from neurosim.config.scenario import Scenario
 from neurosim.data.datasets import Dataset, load_dataset
 from neurosim.data.tasks import logic_task
+from neurosim.errors import ConfigError
 from neurosim.learning.backprop import Backpropagation
 from neurosim.learning.directed import DirectedEP, directed_rule
 from neurosim.learning.ep import EquilibriumPropagation
@@ -42,11 +43,15 @@ def load_data(scenario: Scenario) -> Dataset:
 def build_controller(scenario: Scenario, dataset: Dataset) -> Controller:
     """The model a scenario describes and the controller that drives it (every check of the
     scenario against the data happens here)."""
-    beta = Beta(scenario.dynamics.beta, scenario.dynamics.random_beta_sign)
+    beta = Beta(scenario.dynamics.beta, scenario.dynamics.estimator)
     if is_directed(scenario):
         return DirectedEP(build_directed(scenario), scenario.dynamics, scenario.directed,
                           directed_rule(scenario.dynamics, scenario.directed, beta),
                           scenario.training.learning_rate, stream(scenario.seed, "sparsity"))
+    size, examples = scenario.training.batch_size, len(dataset.train_x)
+    if size > examples:  # known only now for IDX files read whole
+        raise ConfigError(None, "training.batch_size", f"{size} is more than the {examples:,} training examples "
+                                                       f"of {dataset.name}: use at most {examples:,}")
     network = build_network(scenario, dataset.n_inputs, dataset.n_classes)
     rates = pair_rates(network.topology, scenario.training)
     per_bias = bias_rates(network.topology, rates, scenario.training)
