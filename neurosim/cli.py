@@ -163,7 +163,8 @@ def _train_and_record(run: TrainingRun, out_path: Path, max_batches: int | None,
         click.echo(f"{scenario.name}: {scenario.datapath.upper()} on {scenario.topology.kind} "
                    f"{scenario.topology.sizes}, {run.dataset.name} ({len(run.dataset.train_x)} train / "
                    f"{len(run.dataset.test_x)} test), seed {scenario.seed}")
-    progress = Progress(scenario.training.epochs, enabled=not quiet, per_epoch=not is_directed(scenario))
+    progress = Progress(scenario.training.epochs, enabled=not quiet, per_epoch=not is_directed(scenario),
+                        steps=bool(getattr(scenario.dynamics, "settle", None)))
     with recording(out_path, scenario, resume=resume, keep_partial=keep_partial,
                    max_batches=max_batches) as observers:
         observers.restore(run)

@@ -79,6 +79,7 @@ UNITS = [
     ("metrics/batch/cost", "dimensionless"),
     ("metrics/batch/beta", "dimensionless"),
     ("metrics/batch/epoch", "epochs (from 0)"),
+    ("metrics/batch/steps", "steps"),
     ("final/weights", WEIGHTS),
     ("final/weights/*-*", WEIGHTS),
     ("final/biases", "state units"),
@@ -87,6 +88,8 @@ UNITS = [
     ("ledger/bits_moved", "bits"),
     ("ledger/pJ_each", "pJ"),
     ("ledger/energy_pJ", "pJ"),
+    ("ledger/latency/seconds", "s"),
+    ("ledger/latency/seconds_per_example", "s"),
     ("trace/*/*/epoch", "epochs (from 0)"),
     ("trace/*/*/batch", "batches (from 0)"),
     ("trace/*/*/phase", "index into phase_names"),
@@ -108,7 +111,7 @@ component; layer pairs are ``*-*``, a directed graph's block ``W``) and the exac
 
 UNITLESS = [
     "config", "topology/layer_pairs", "topology/initial_alive", "final/alive",
-    "ledger/phase", "ledger/device", "ledger/action", "ledger/source", "trace/connectivity/*-*", "trace/connectivity/W",
+    "ledger/phase", "ledger/latency/phase", "ledger/device", "ledger/action", "ledger/source", "trace/connectivity/*-*", "trace/connectivity/W",
 ]
 """Datasets without units: text, masks and the resolved configuration."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
@@ -45,6 +45,8 @@ class LedgerTable:
     topology_kind: str
     rows: list[dict]
     test_examples: int = 0
+    latency: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Per phase (training phases, then inference): (seconds over the run, seconds per example)."""
 
     @property
     def inference_energy(self) -> float:
@@ -62,13 +64,19 @@ class LedgerTable:
             if "ledger" not in f:
                 raise ReportError(f"{path}: no /ledger group (a run file written before the ledger existed)")
             g = f["ledger"]
-            columns = {name: g[name][()] for name in g}
+            columns = {name: g[name][()] for name in g if isinstance(g[name], h5py.Dataset)}
+            latency = {}
+            if "latency" in g:  # run files written since the ledger has timing
+                t = g["latency"]
+                latency = {phase.decode() if isinstance(phase, bytes) else phase: (float(total), float(each))
+                           for phase, total, each in zip(t["phase"][()], t["seconds"][()],
+                                                         t["seconds_per_example"][()])}
             rows = [{name: (v.decode() if isinstance(v, bytes) else v.item()) for name, v in
                      ((name, columns[name][i]) for name in columns)} for i in range(len(columns["count"]))]
             return cls(str(path), str(g.attrs["datapath"]), str(g.attrs["devices"]), int(g.attrs["examples"]),
                        int(g.attrs["epochs"]), tuple(int(v) for v in f["topology/layer_sizes"][()]),
                        tuple(int(v) for v in f["topology/connections"][()]), str(f["topology"].attrs["kind"]), rows,
-                       int(g.attrs["test_examples"]))
+                       int(g.attrs["test_examples"]), latency)
 
     @property
     def training(self) -> list[dict]:
@@ -112,6 +120,14 @@ def _energy(pj: float) -> str:
         if abs(pj) >= scale:
             return f"{pj / scale:.3g} {unit}"
     return f"{pj:.3g} pJ"
+
+
+def _seconds(value: float) -> str:
+    """A time with the unit that reads best (ns, µs, ms, s)."""
+    for unit, scale in (("ns", 1e-9), ("µs", 1e-6), ("ms", 1e-3)):
+        if abs(value) < 1000 * scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value:.3g} s"
 
 
 def table1(run: LedgerTable) -> dict[str, str]:
@@ -165,10 +181,14 @@ def markdown(runs: list[LedgerTable]) -> str:
             lines.append(f"| {r['phase']} | {r['device']} | {r['action']} | {r['count']:,} | "
                          f"{_fmt(run.per_example(r['count']))} | {r['bits']} | {_fmt(r['bits_moved'])} | "
                          f"{r['pJ_each']:.4g} | {_energy(r['energy_pJ'])} | {_energy(run.per_example(r['energy_pJ']))} |")
-        lines += ["", "| phase | energy | share | per example |", "|---|---:|---:|---:|"]
+        lines += ["", "| phase | energy | share | per example | latency per example |", "|---|---:|---:|---:|---:|"]
         for p in run.phases:
             e = run.total(phase=p)
-            lines.append(f"| {p} | {_energy(e)} | {100 * e / total:.1f}% | {_energy(run.per_example(e))} |")
+            lines.append(f"| {p} | {_energy(e)} | {100 * e / total:.1f}% | {_energy(run.per_example(e))} | "
+                         f"{_seconds(run.latency[p][1]) if p in run.latency else '—'} |")
+        if INFERENCE in run.latency:
+            lines.append(f"| {INFERENCE} (test) | | | {_energy(run.inference_per_example)} | "
+                         f"{_seconds(run.latency[INFERENCE][1])} |")
         lines += ["", "| device kind | energy | share |", "|---|---:|---:|"]
         for d in dict.fromkeys(r["device"] for r in run.training):
             e = run.total(device=d)

@@ -180,8 +180,25 @@ class DynamicsBase(Section):
     weakly-clamped phase's time and energy."""
 
 
+class SettleConfig(Section):
+    """When a phase ends because the circuit has settled, not after a fixed number of steps."""
+
+    tolerance: float = Field(gt=0.0)
+    """The phase ends after the first step at which every neuron of every example of the
+    batch moved by less than this: max over the batch of |s(t) − s(t − 1)| < tolerance
+    (state units)."""
+    max_steps: int = Field(default=500, ge=1)
+    """The phase ends here whether settled or not."""
+
+
 class DynamicsConfig(DynamicsBase):
     """Neuron dynamics, discretised: the Hopfield leaky integrator (paper eq. 5)."""
+
+    settle: dict[Literal["free", "weakly-clamped"], SettleConfig] = {}
+    """Phases that end when the circuit has settled (``docs/model.md``), e.g.
+    ``{free: {tolerance: 1.0e-4, max_steps: 500}}``; a phase not named runs its fixed
+    ``t_free`` or ``t_clamped`` steps (the default, and the paper's setting). The symmetric
+    estimator's −β phase follows ``weakly-clamped``."""
 
     nudge: Literal["split", "euler"] = "split"
     """How a weakly-clamped step applies the cost's nudge 2β(y − s) to the output neurons.

@@ -60,8 +60,10 @@ class EquilibriumPropagation:
         """Nothing changes with the epoch."""
 
     def relax(self, x: np.ndarray, steps: int, beta: float = 0.0, target: np.ndarray | None = None,
-              phase: str = "free", events: Events = NO_EVENTS) -> None:
-        """Integrate the neurons ``steps`` times from their current state, inputs clamped to x.
+              phase: str = "free", events: Events = NO_EVENTS, tolerance: float | None = None) -> int:
+        """Integrate the neurons from their current state, inputs clamped to x: ``steps``
+        steps, or with a ``tolerance`` until the first step at which no neuron of any example
+        moved by as much (at most ``steps``). Returns the steps taken.
 
         The input current and the bias are constant while x is clamped: computed once. A
         current that overflows the dtype raises :class:`~neurosim.learning.phases.NonFinite`
@@ -75,20 +77,36 @@ class EquilibriumPropagation:
             drive += neurons.bias
             current = np.empty_like(drive)
             nudge, split = self.rule.nudge(beta), self.dynamics.nudge == "split"
+            previous = np.empty_like(neurons.s) if tolerance is not None else None
             for step in range(steps):
+                if previous is not None:
+                    previous[...] = neurons.s
                 current[...] = drive
                 synapses.add_recurrent_currents(neurons.activation(), current, sent)
                 neurons.integrate(current, self.dynamics.epsilon, nudge, target, split)
                 if events.step_observers:
                     events.step(phase, step, self.network)
+                if previous is not None and np.max(np.abs(neurons.s - previous)) < tolerance:
+                    return step + 1
+        return steps
+
+    def _length(self, phase: str, steps: int | None) -> tuple[int, float | None]:
+        """(most steps, settling tolerance or None) of a phase: ``steps`` if given, else the
+        phase's ``dynamics.settle`` entry, else its fixed length."""
+        if steps is not None:
+            return steps, None
+        settle = self.dynamics.settle.get("free" if phase == "free" else "weakly-clamped")
+        if settle is not None:
+            return settle.max_steps, settle.tolerance
+        return (self.dynamics.t_free if phase == "free" else self.dynamics.t_clamped), None
 
     def free_phase(self, x: np.ndarray, start: np.ndarray, steps: int | None = None,
                    events: Events = NO_EVENTS) -> np.ndarray:
         """Relax from ``start`` with β = 0, write U0; returns U0."""
         neurons = self.network.neurons
-        steps = self.dynamics.t_free if steps is None else steps
+        most, tolerance = self._length("free", steps)
         neurons.load(start)
-        self.relax(x, steps, phase="free", events=events)
+        steps = self.relax(x, most, phase="free", events=events, tolerance=tolerance)
         u0 = neurons.store("u0")
         check_finite(u0, "free", "neuron state")
         events.phase_end("free", steps, len(x), self.network)
@@ -99,9 +117,10 @@ class EquilibriumPropagation:
         """Relax from U0 with the outputs nudged towards ``target`` (signed β), write the
         phase's cell (Uβ; the symmetric estimator's −β phase: U−β)."""
         neurons = self.network.neurons
-        steps = self.dynamics.t_clamped if steps is None else steps
+        most, tolerance = self._length(phase, steps)
         neurons.load(neurons.cells["u0"])
-        self.relax(x, steps, beta, target.astype(neurons.dtype), phase=phase, events=events)
+        steps = self.relax(x, most, beta, target.astype(neurons.dtype), phase=phase, events=events,
+                           tolerance=tolerance)
         ubeta = neurons.store("ubeta_neg" if phase == NEGATIVE else "ubeta")
         check_finite(ubeta, phase, "neuron state")
         events.phase_end(phase, steps, len(x), self.network)

@@ -221,6 +221,10 @@ class Ledger(Observer):
         self.datapath = self.dynamics = ""
         self.phases: list[str] = []
         self.counts: dict[str, np.ndarray] = {}
+        self.seconds: dict[str, float] = {}
+        """Time per phase, s, from the device file's ``timing``: integration steps × examples ×
+        ``step_seconds`` (a chip evaluates one example at a time), and per update the write
+        cycle (``max_pulses`` × ``pulse_seconds`` on pulsed synapses, one pulse otherwise)."""
         self.examples = self.test_examples = self.epochs = 0
         self._restored: dict[str, np.ndarray] | None = None
 
@@ -230,11 +234,14 @@ class Ledger(Observer):
         self.dynamics = controller.kind
         self.phases = [phase.name for phase in controller.phases]
         self.counts = {phase: action_vector() for phase in [*self.phases, INFERENCE]}
+        self.seconds = {phase: 0.0 for phase in [*self.phases, INFERENCE]}
         self._pending = {phase: action_vector() for phase in self.phases}
+        self._pending_seconds = {phase: 0.0 for phase in self.phases}
         if self._restored is not None:
             for phase, counts in self.counts.items():
                 counts += self._restored[f"ledger/{phase}"]
             self.examples, self.test_examples, self.epochs = (int(n) for n in self._restored["ledger/examples"])
+            self.seconds = dict(zip(self.seconds, self._restored["ledger/seconds"].tolist()))
             self._restored = None
         if isinstance(model, DirectedNetwork):
             self._rates = lambda: directed_rates(model, controller.kind)  # the live synapses change
@@ -243,6 +250,7 @@ class Ledger(Observer):
             self._rates = lambda: rates
 
     def on_phase_end(self, phase, steps, examples, model, stored=True) -> None:
+        self._pending_seconds[phase] += max(steps, 1) * examples * self.spec.timing.step_seconds
         rates = self._rates()
         counts = self._pending[phase]
         if phase in rates.per_step:
@@ -255,21 +263,27 @@ class Ledger(Observer):
     def on_update(self, corrections, examples, model) -> None:
         rates = self._rates()
         counts = rates.update_per_example * examples + rates.update_per_batch
-        if model.synapses.chip.pulsed is not None:  # pulsed devices are written by their pulses
+        pulsed = model.synapses.chip.pulsed
+        if pulsed is not None:  # pulsed devices are written by their pulses
             counts[_INDEX[("synapse", "weight_write")]] = 0
             counts[_INDEX[("synapse", "pulse")]] = model.synapses.pulses_sent
         self._pending["update"] += counts
+        self._pending_seconds["update"] += (pulsed.max_pulses if pulsed else 1) * self.spec.timing.pulse_seconds
 
     def on_train_batch(self, epoch, batch, record) -> None:
         for phase, counts in self._pending.items():
             self.counts[phase] += counts
             counts[...] = 0
+            self.seconds[phase] += self._pending_seconds[phase]
+            self._pending_seconds[phase] = 0.0
         self.examples += record.examples
 
     def on_test_batch(self, epoch, batch, examples) -> None:
-        for counts in self._pending.values():
+        for phase, counts in self._pending.items():
             self.counts[INFERENCE] += counts
             counts[...] = 0
+            self.seconds[INFERENCE] += self._pending_seconds[phase]
+            self._pending_seconds[phase] = 0.0
         self.test_examples += examples
 
     def on_epoch_end(self, record) -> None:
@@ -279,6 +293,7 @@ class Ledger(Observer):
         """The counts so far, by name, for a run's checkpoint."""
         out = {f"ledger/{phase}": counts.copy() for phase, counts in self.counts.items()}
         out["ledger/examples"] = np.array([self.examples, self.test_examples, self.epochs], dtype=np.int64)
+        out["ledger/seconds"] = np.array(list(self.seconds.values()), dtype=np.float64)
         return out
 
     def restore(self, arrays: dict[str, np.ndarray]) -> None:
@@ -331,6 +346,22 @@ def write(file: h5py.File, ledger: Ledger) -> None:
     ]:
         ds = g.create_dataset(name, data=np.array(values, dtype=object if dtype is text else dtype), dtype=dtype)
         ds.attrs.update({**attrs, "axes": "row"})
+    latency = g.create_group("latency")
+    latency.attrs["description"] = ("time per phase from the device file's timing: integration steps x examples x "
+                                    "step_seconds (one example at a time), and per update the write cycle")
+    phases = list(ledger.seconds)
+    for name, values, dtype, attrs in [
+        ("phase", phases, text, {"description": "phase (training phases, then 'inference')"}),
+        ("seconds", [ledger.seconds[p] for p in phases], np.float64,
+         {"description": "time the phase took over the whole run", "units": "s"}),
+        ("seconds_per_example", [ledger.seconds[p] / (ledger.test_examples if p == INFERENCE else ledger.examples)
+                                 if (ledger.test_examples if p == INFERENCE else ledger.examples) else np.nan
+                                 for p in phases], np.float64,
+         {"description": "the phase's time per example (per training example; inference: per test example)",
+          "units": "s"}),
+    ]:
+        ds = latency.create_dataset(name, data=np.array(values, dtype=object if dtype is text else dtype), dtype=dtype)
+        ds.attrs.update({**attrs, "axes": "phase"})
     training = sum(r.energy_pJ for r in rows if r.phase != INFERENCE)
     inference = sum(r.energy_pJ for r in rows if r.phase == INFERENCE)
     g.attrs.update({

@@ -47,7 +47,7 @@ from neurosim.observe.observer import Observer
 from neurosim.observe.tracing import Tracer
 from neurosim.runfile import checkpoint
 from neurosim.runfile.h5io import append_rows
-from neurosim.runfile.layout import (COORDINATE_UNITS, DELTA_W_UNITS, DIMENSIONLESS, FRACTION, SECONDS,
+from neurosim.runfile.layout import (COORDINATE_UNITS, DELTA_W_UNITS, DIMENSIONLESS, FRACTION, SECONDS, STEPS,
                                      partial_path)
 
 EPOCH_METRICS = {
@@ -109,6 +109,8 @@ class RunRecorder(Observer):
         self.checkpoint: checkpoint.Checkpoint | None = None
         """The checkpoint a resumed run continues from (None: a new run)."""
         self._batch_rows = []
+        self._batch_steps: list[list[int]] = []
+        self._steps: dict[str, int] = {}
         self._epochs_done = 0
         self._lengths: dict[str, int] = {}
         self._stop: str | None = None
@@ -253,6 +255,7 @@ class RunRecorder(Observer):
         self.run = run
         model, controller = run.model, run.controller
         self.blocks = list(model.blocks.values())
+        self.step_phases = [phase.name for phase in controller.phases if phase.integrates]
         units = getattr(controller, "metric_units", {})
         self.extra_metrics = {name: (text, units[name])
                               for name, text in getattr(controller, "metric_descriptions", {}).items()}
@@ -277,11 +280,17 @@ class RunRecorder(Observer):
         self.file.create_group("metrics/epoch")
         self.file.create_group("metrics/batch").attrs["layer_pairs"] = self.blocks
 
+    def on_phase_end(self, phase: str, steps: int, examples: int, model, stored: bool = True) -> None:
+        self._steps[phase] = steps
+
     def on_train_batch(self, epoch: int, batch: int, record) -> None:
         self._batch_rows.append(record)
+        self._batch_steps.append([self._steps.get(phase, 0) for phase in self.step_phases])
+        self._steps = {}
         self._check_stop()
 
     def on_test_batch(self, epoch: int, batch: int, examples: int) -> None:
+        self._steps = {}
         self._check_stop()
 
     def on_epoch_end(self, record) -> None:
@@ -310,7 +319,12 @@ class RunRecorder(Observer):
                         description="signed β of the batch's weakly-clamped phase", units=DIMENSIONLESS)
         append_rows(g, "epoch", np.full(len(rows), record.epoch), description="epoch of each batch",
                     units=COORDINATE_UNITS["epoch"])
-        self._batch_rows = []
+        if self.step_phases:
+            append_rows(g, "steps", np.array(self._batch_steps, dtype=np.int32).reshape(len(rows), -1),
+                        description="integration steps each phase of the batch took (dynamics.settle: until "
+                                    "settled; else the fixed t_free, t_clamped)",
+                        units=STEPS, axes="batch, phase", phases=self.step_phases)
+        self._batch_rows, self._batch_steps = [], []
         g = self.file["metrics/epoch"]
         for name, (description, units) in {**EPOCH_METRICS, **self.extra_metrics}.items():
             append_rows(g, name, np.array([getattr(record, name)]), description=description, units=units)

@@ -62,6 +62,7 @@ DIMENSIONLESS = "dimensionless"
 BITS = "bits"
 PICOJOULES = "pJ"
 SECONDS = "s"
+STEPS = "steps"
 
 COORDINATE_UNITS = {
     "epoch": "epochs (from 0)",
