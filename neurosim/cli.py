@@ -410,6 +410,45 @@ def bitdepth(file: str, signal: str, bits: list[int], roundings: list[str], marg
     click.echo(f"tables and plot: {out_dir}/bitdepth.{{csv,md,png}}")
 
 
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--param", "param", required=True, metavar="KEY.PATH=V1,V2,...",
+              help="The parameter and its values (read as YAML), e.g. synapse.pulsed.up_down=0.1,0.3; a key under "
+                   "synapse., neuron., timing. or energy. is a device field (set through device_overrides).")
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Runs per value (and of the reference): seeds seed, seed+1, ...")
+@click.option("--margin", type=click.FloatRange(min=0.0), default=0.02, show_default=True,
+              help="Tolerated test-error increase over the reference (fraction, 0.02 = 2 points).")
+@click.option("--reference", type=click.Choice(["given", "ideal"]), default="given", show_default=True,
+              help="Compare with the scenario as given, or with every device ideal.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Study directory [default: runs/<file name>-tolerance-<parameter>].")
+@click.option("--max-batches", type=click.IntRange(min=1),
+              help="Shorten every run: data.train_size and data.test_size become N x batch_size.")
+@click.option("--workers", type=click.IntRange(min=1), help="Local worker processes [default: one per core].")
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override one scenario key.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def tolerance(file: str, param: str, seeds: int, margin: float, reference: str, out: str | None,
+              max_batches: int | None, workers: int | None, overrides: tuple[str, ...], quiet: bool) -> None:
+    """Sweep one (device) parameter over several seeds against a reference; write a table with
+    95 % confidence intervals (CSV, Markdown), a plot, and the tolerable range.
+
+    Re-running the same command skips the complete runs and runs the others.
+    """
+    from neurosim.studies import tolerance as study
+
+    content, _ = study.read_scenario(file, dict(parse_override(o) for o in overrides))
+    result, manifest = study.study(file, content, param, seeds, margin, reference, out, max_batches, workers,
+                                   progress=not quiet, report=click.echo)
+    unfinished = [e for e in manifest.entries.values() if e.status in ("pending", "interrupted") or e.retryable]
+    for entry in manifest.entries.values():
+        if entry.status != "complete":
+            click.echo(f"  {entry.status}: {entry.name}: {entry.error}", err=True)
+    if unfinished:
+        raise NeurosimError(f"{len(unfinished)} run(s) not complete (see above); re-run the same command to "
+                            "continue them")
+
+
 def main() -> None:
     """Entry point: user errors print one clear message and exit 1, without a traceback."""
     try:

@@ -22,7 +22,7 @@ LAYERS = [
     ["training.setup", "training.loop"],
     ["analysis.report", "analysis.plots"],
     ["studies.grid", "studies.sweep", "studies.sweep_summary", "studies.sweep_plot", "studies.bitdepth",
-     "studies.directed_study", "api"],
+     "studies.tolerance", "studies.directed_study", "api"],
     ["cli"],
 ]
 """Every module of the package, lowest layer first: a module may import from its own layer

@@ -10,7 +10,6 @@ error stays within ``margin`` of the reference.
 
 from __future__ import annotations
 
-import csv
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from neurosim.devices.spec import DeviceSpec
 from neurosim.config.scenario import Scenario, scenario_from_dict
 from neurosim.errors import ConfigError
 from neurosim.observe.observer import Observer
+from neurosim.studies.tolerance import Interval, markdown_table, plot_errors, tolerable_range, write_csv
 from neurosim.training.loop import TrainingRun, train
 from neurosim.training.setup import build_controller
 
@@ -151,33 +151,31 @@ def study(scenario: Scenario, dataset: Dataset, signal: str, bits: list[int], ro
 
 def lowest_within(settings: list[Setting], rounding: str, margin: float) -> int | None:
     """Lowest bit depth of ``rounding`` whose test error is at most reference + margin
-    (and every larger depth too, so a lucky low depth does not count)."""
+    (and every larger depth too, so a lucky low depth does not count): the tolerance study's
+    rule (:func:`~neurosim.studies.tolerance.tolerable_range`) for one seed, anchored at the
+    largest depth tested."""
     reference = settings[0].test_error
     rows = sorted((s for s in settings if s.rounding == rounding and s.bits is not None), key=lambda s: s.bits)
-    best = None
-    for s in reversed(rows):
-        if s.test_error > reference + margin:
-            break
-        best = s.bits
-    return best
+    if not rows:
+        return None
+    limits = tolerable_range([s.bits for s in rows], [s.test_error <= reference + margin for s in rows],
+                             anchor=rows[-1].bits)
+    return None if limits is None else limits[0]
 
 
 def write_tables(settings: list[Setting], pairs: list[str], signal: str, margin: float, out: Path) -> str:
     """``bitdepth.csv`` and ``bitdepth.md`` in ``out``; returns the Markdown text."""
     out.mkdir(parents=True, exist_ok=True)
     header = ["signal", "rounding", "bits", "test_error", "train_error", "test_cost"] + [f"lost_{p}" for p in pairs]
-    with open(out / "bitdepth.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        for s in settings:
-            writer.writerow([signal, s.rounding, "float" if s.bits is None else s.bits, f"{s.test_error:.4f}",
-                             f"{s.train_error:.4f}", f"{s.test_cost:.6g}"] + [f"{v:.4f}" for v in s.lost_fraction])
-    lines = ["| rounding | bits | test error | train error | test cost | "
-             + " | ".join(f"updates lost {p}" for p in pairs) + " |", "|---|---|---|---|---|" + "---|" * len(pairs)]
-    for s in settings:
-        lost = " | ".join("–" if np.isnan(v) else f"{100 * v:.1f}%" for v in s.lost_fraction)
-        lines.append(f"| {s.rounding} | {'float' if s.bits is None else s.bits} | {100 * s.test_error:.2f}% | "
-                     f"{100 * s.train_error:.2f}% | {s.test_cost:.4g} | {lost} |")
+    write_csv(out / "bitdepth.csv", header,
+              [[signal, s.rounding, "float" if s.bits is None else s.bits, f"{s.test_error:.4f}",
+                f"{s.train_error:.4f}", f"{s.test_cost:.6g}"] + [f"{v:.4f}" for v in s.lost_fraction]
+               for s in settings])
+    rows = [[s.rounding, "float" if s.bits is None else str(s.bits), f"{100 * s.test_error:.2f}%",
+             f"{100 * s.train_error:.2f}%", f"{s.test_cost:.4g}"]
+            + ["–" if np.isnan(v) else f"{100 * v:.1f}%" for v in s.lost_fraction] for s in settings]
+    lines = markdown_table(["rounding", "bits", "test error", "train error", "test cost"]
+                           + [f"updates lost {p}" for p in pairs], rows)
     lines.append("")
     for rounding in sorted({s.rounding for s in settings if s.bits is not None}):
         best = lowest_within(settings, rounding, margin)
@@ -188,29 +186,19 @@ def write_tables(settings: list[Setting], pairs: list[str], signal: str, margin:
     return text
 
 
+def _one(error: float) -> Interval:
+    return Interval(error, np.nan, np.nan, 1)
+
+
 def plot(settings: list[Setting], signal: str, margin: float, title: str, path: Path) -> None:
     """Final test error against bit depth, one line per rounding mode, the float reference
-    and its margin as a band."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    reference = settings[0].test_error
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.axhline(100 * reference, color="k", lw=1, label="float")
-    ax.axhspan(100 * reference, 100 * (reference + margin), color="k", alpha=0.08, label=f"float + {100 * margin:g} pts")
+    and its margin as a band (:func:`~neurosim.studies.tolerance.plot_errors`)."""
+    series, marks = {}, []
     for rounding in sorted({s.rounding for s in settings if s.bits is not None}):
         rows = sorted((s for s in settings if s.rounding == rounding and s.bits is not None), key=lambda s: s.bits)
-        ax.plot([s.bits for s in rows], [100 * s.test_error for s in rows], "o-", label=rounding)
+        series[rounding] = [(s.bits, _one(s.test_error)) for s in rows]
         best = lowest_within(settings, rounding, margin)
         if best is not None:
-            ax.annotate(f"{best} bits", (best, 100 * next(s.test_error for s in rows if s.bits == best)),
-                        textcoords="offset points", xytext=(5, 8), fontsize=8)
-    ax.set_xlabel(f"bit depth of {signal}")
-    ax.set_ylabel("final test error (%)")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+            marks.append((best, next(s.test_error for s in rows if s.bits == best), f"{best} bits"))
+    plot_errors(series, _one(settings[0].test_error), margin, f"bit depth of {signal}", title, path,
+                reference_name="float", marks=marks, log_x=False)
