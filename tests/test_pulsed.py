@@ -164,17 +164,24 @@ def test_drift_scales_the_written_weight_by_the_power_law():
 
 
 def test_read_noise_has_its_std_and_is_shared_between_phases_only_when_asked():
+    """Shared: a clamped phase of T steps replays the last T steps of the free phase's noise."""
     current = np.zeros((50, 2000))
     for shared in (False, True):
         source = ReadNoiseSource(ReadNoise(out_noise=0.1, shared_between_phases=shared), seed=5)
-        source.begin_phase("free")
-        free = current.copy()
-        source.outputs(free)
-        source.begin_phase("weakly-clamped")
-        clamped = current.copy()
-        source.outputs(clamped)
+        samples = {}
+        for phase, steps in (("free", 10), ("weakly-clamped", 4), ("weakly-clamped-negative", 4)):
+            source.begin_phase(phase, steps)
+            samples[phase] = []
+            for step in range(steps):
+                source.at_step(step)
+                drawn = current.copy()
+                source.outputs(drawn)
+                samples[phase].append(drawn)
+        free = np.array(samples["free"])
         assert abs(free.std() - 0.1) < 0.1 * 5 * np.sqrt(2 / free.size)
-        assert np.array_equal(free, clamped) == shared
+        for clamped in ("weakly-clamped", "weakly-clamped-negative"):
+            assert np.array_equal(np.array(samples[clamped]), free[-4:]) == shared
+        assert not np.array_equal(free[0], free[1])  # every step draws anew
     relative = ReadNoiseSource(ReadNoise(out_noise=0.1, out_noise_relative=True), seed=5)
     twos = np.full((50, 2000), 2.0)
     relative.outputs(twos)

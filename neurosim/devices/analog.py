@@ -124,10 +124,11 @@ class ReadNoise(Section):
     """Standard deviation of the additive Gaussian noise on every activation (and clamped
     input) driven onto the synapses, state units."""
     shared_between_phases: bool = False
-    """True: the weakly-clamped phase sees, step for step, the same noise samples as the
-    free phase of its batch (as a slow noise source would); False: independent samples.
-    EP divides the difference of the two phases by β, so independent noise adds a term
-    ∝ 1/β to the update."""
+    """True: a weakly-clamped phase of T steps sees, step for step, the noise samples of the
+    last T steps of its batch's free phase, so the states the update subtracts, U0 and Uβ,
+    were reached through the same noise; False: independent samples. EP divides the
+    difference of the two phases by β, so independent noise adds a term ∝ 1/β to the
+    update."""
 
     @property
     def enabled(self) -> bool:

@@ -214,27 +214,44 @@ class PulsedArray:
 
 
 class ReadNoiseSource:
-    """The read noise of a chip's synapse arrays (:class:`~neurosim.devices.analog.ReadNoise`),
-    one generator per phase: a weakly-clamped phase draws, with ``shared_between_phases``, the
-    very samples of its batch's free phase (same seed, same order of draws)."""
+    """The read noise of a chip's synapse arrays (:class:`~neurosim.devices.analog.ReadNoise`).
+
+    Independent noise: one generator per phase. Shared noise: the samples of a step are a
+    function of the batch and of the number of steps left to the end of its phase, so a
+    weakly-clamped phase of T steps replays, step for step, the noise of the *last* T steps
+    of its free phase: U0 and Uβ, which the update subtracts, are reached through the same
+    noise (a phase that ends early because it settled is aligned to its ``max_steps``).
+    """
 
     def __init__(self, read: ReadNoise, seed: int):
         self.read, self.seed = read, seed
         self.phases = np.zeros(1, dtype=np.int64)
-        """Phases begun that draw their own samples (a checkpoint keeps it)."""
+        """Unclamped phases begun (a checkpoint keeps it): every one starts new samples."""
         self.rng: np.random.Generator | None = None
+        self._phase, self._steps = "free", 0
 
-    def begin_phase(self, phase: str) -> None:
-        """Before a phase: an unclamped one (free, forward, backward) starts new samples; a
-        weakly-clamped one repeats those of the phase before it when shared, else draws its own."""
+    def _generator(self, *key: int) -> np.random.Generator:
+        spawn = (zlib.crc32(b"read_noise"), int(self.phases[0]), *key)
+        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=spawn)))
+
+    def begin_phase(self, phase: str, steps: int = 0) -> None:
+        """Before a phase of (at most) ``steps`` integration steps: an unclamped one (free,
+        forward, backward) starts the samples of a new batch or test pass."""
         if not self.read.enabled:
             return
-        clamped = phase.startswith("weakly-clamped")
-        if not clamped:
+        self._phase, self._steps = phase, steps
+        if not phase.startswith("weakly-clamped"):
             self.phases[0] += 1
-        own = clamped and not self.read.shared_between_phases
-        key = (zlib.crc32(b"read_noise"), int(self.phases[0]), zlib.crc32(phase.encode()) if own else 0)
-        self.rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=key)))
+        if not self.read.shared_between_phases:
+            self.rng = self._generator(zlib.crc32(phase.encode()))
+        else:
+            self.at_step(0)
+
+    def at_step(self, step: int) -> None:
+        """Before integration step ``step`` of the phase: shared noise draws the samples of
+        the step that many steps before the end of its phase."""
+        if self.read.enabled and self.read.shared_between_phases:
+            self.rng = self._generator(self._steps - step)
 
     def inputs(self, r: np.ndarray) -> np.ndarray:
         """Activations as the synapses receive them: r + inp_noise·ξ (r itself without input noise)."""
@@ -254,7 +271,7 @@ class ReadNoiseSource:
 
     def _normal(self, like: np.ndarray) -> np.ndarray:
         if self.rng is None:
-            self.begin_phase("free")
+            self.begin_phase("free", 1)
         return self.rng.standard_normal(like.shape, dtype=like.dtype if like.dtype.kind == "f" else np.float64)
 
 

@@ -93,7 +93,7 @@ class DirectedEP:
     def _relax(self, u: np.ndarray, steps: int, phase: str, events: Events, beta: float = 0.0,
                target: np.ndarray | None = None, path: PathIntegral | None = None) -> np.ndarray:
         model = self.network
-        model.synapses.chip.noise.begin_phase(phase)
+        model.synapses.chip.noise.begin_phase(phase, steps)
         counter = iter(range(steps))
 
         def reporting(previous, current):  # only when an observer asked for this batch's steps

@@ -70,7 +70,8 @@ def relax(kind: Kind, model: DirectedNetwork, u: np.ndarray, steps: int, epsilon
     free, outputs = graph.free, slice(graph.n_hidden, graph.n_hidden + graph.n_outputs)
     nudge_after = split and beta != 0.0
     u = u.copy()
-    for _ in range(steps):
+    for step in range(steps):
+        model.synapses.chip.noise.at_step(step)
         previous = u.copy() if on_step is not None else None
         v = vector_field(kind, model, u, 0.0 if nudge_after else beta, target)
         state = u[:, free] + epsilon * v[:, free]

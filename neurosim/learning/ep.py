@@ -70,7 +70,8 @@ class EquilibriumPropagation:
         (the step clips the state to [0, 1], so the state alone would not show it).
         """
         neurons, synapses = self.network.neurons, self.network.synapses
-        synapses.chip.noise.begin_phase(phase)
+        noise = synapses.chip.noise
+        noise.begin_phase(phase, steps)
         with finite(phase, "input current of the neurons (synaptic current + bias)"):
             sent = neurons.send(x)
             drive = synapses.input_currents(sent)
@@ -79,6 +80,7 @@ class EquilibriumPropagation:
             nudge, split = self.rule.nudge(beta), self.dynamics.nudge == "split"
             previous = np.empty_like(neurons.s) if tolerance is not None else None
             for step in range(steps):
+                noise.at_step(step)
                 if previous is not None:
                     previous[...] = neurons.s
                 current[...] = drive
