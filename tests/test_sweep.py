@@ -63,6 +63,8 @@ def summary_without_times(directory: Path) -> list[dict]:
     ("dynamics.beta=0.5,0.5", "dynamics.beta: value 0.5 is listed twice"),
     ("dynamics.beta", "--grid 'dynamics.beta': a grid axis must read KEY.PATH=VALUE1,VALUE2"),
     ("training.learning_rate=0.2", "--grid 'training.learning_rate=0.2': training.learning_rate: swept twice"),
+    ("device_overrides.synapse.read.out_noize=0,0.1",
+     "device_overrides.synapse.read.out_noize: unknown key 'out_noize' in device_overrides.synapse.read"),
     ("dynamics.beta=[1,2", "--grid 'dynamics.beta=[1,2': dynamics.beta: values '[1,2' are not a comma-separated YAML list"),
 ])
 def test_grid_errors_name_the_offending_argument(argument, message, tmp_path, monkeypatch, capsys):
@@ -71,6 +73,13 @@ def test_grid_errors_name_the_offending_argument(argument, message, tmp_path, mo
                            "--grid", argument, "--out", tmp_path / "out", "--quiet")
     assert code == 1 and message in err, err
     assert not (tmp_path / "out").exists(), "nothing written"
+
+
+def test_a_grid_axis_may_be_a_device_field(tmp_path):
+    path = scenario_file(tmp_path)
+    base, axes = axes_of(path, ("device_overrides.synapse.read.out_noise=0,0.1",), None)
+    points = expand(path, base, axes)
+    assert [p.scenario.devices.synapse.read.out_noise for p in points] == [0.0, 0.1]
 
 
 def test_grid_from_the_scenario_file_and_the_command_line(tmp_path):

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 
 from neurosim.config.base import (YamlSyntaxError, _section_at, config_errors, key_path, parse_yaml, problems, read_yaml,
                                   set_key)
-from neurosim.devices.spec import resolve_devices
+from neurosim.devices.spec import DeviceSpec, resolve_devices
 from neurosim.errors import ConfigError
 from neurosim.config.scenario import (SCENARIO_SCHEMA, NetworkScenario, Scenario, SweepConfig, scenario_class,
                                       scenario_from_dict)
@@ -90,6 +90,9 @@ def check_axis(axis: Axis, model: type[BaseModel]) -> None:
             allowed = ", ".join(f for f in model.model_fields if f != "sweep")
             raise grid_error(axis.source, axis.key, f"unknown key '{part}' in {where} (allowed there: {allowed})")
         if depth < len(parts) - 1:
+            if depth == 0 and part == "device_overrides":  # its keys are the device file's
+                model = DeviceSpec
+                continue
             section = _section_at(model, (part,))
             if section is None:
                 raise grid_error(axis.source, axis.key, f"'{'.'.join(parts[:depth + 1])}' is a value, not a section")
