@@ -388,26 +388,32 @@ def _roundings(ctx, param, value: str) -> list[str]:
               help="Comma-separated bit depths.")
 @click.option("--rounding", "roundings", default="nearest,stochastic", show_default=True, callback=_roundings,
               help="Comma-separated rounding modes.")
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Runs per setting (and of the float reference): seeds seed, seed+1, ...")
 @click.option("--margin", type=click.FloatRange(min=0.0), default=0.02, show_default=True,
               help="Tolerated test-error increase over float (fraction, 0.02 = 2 points).")
-@click.option("--out", type=click.Path(file_okay=False), help="Output directory [default: runs/<file name>-bitdepth].")
-@click.option("--max-batches", type=click.IntRange(min=1), help="Limit training and test batches per epoch.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Study directory [default: runs/<file name>-bitdepth].")
+@click.option("--max-batches", type=click.IntRange(min=1),
+              help="Shorten every run: data.train_size and data.test_size become N x batch_size.")
+@click.option("--workers", type=click.IntRange(min=1), help="Local worker processes [default: one per core].")
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override one scenario key.")
-def bitdepth(file: str, signal: str, bits: list[int], roundings: list[str], margin: float, out: str | None,
-             max_batches: int | None, overrides: tuple[str, ...]) -> None:
-    """Train a scenario at several bit depths of one signal; write a table (CSV, Markdown) and a plot."""
-    run = _prepare(file, overrides)
-    scenario, dataset = run.scenario, run.dataset
-    if signal == "errors" and getattr(scenario, "datapath", "ep") != "bp":
-        raise ConfigError(file, "datapath", f"--signal errors varies the backprop error cell δ, which the "
-                          f"'{getattr(scenario, 'datapath', 'ep')}' datapath does not have: set datapath: bp")
-    out_dir = Path(out) if out else Path("runs") / f"{Path(file).stem}-bitdepth"
-    click.echo(f"{scenario.name}: {signal} at {','.join(map(str, bits))} bits, rounding {','.join(roundings)}, "
-               f"{1 + len(bits) * len(roundings)} trainings of {scenario.training.epochs} epoch(s)")
-    settings, pairs = bit_depth.study(scenario, dataset, signal, bits, roundings, max_batches, report=click.echo)
-    click.echo("\n" + bit_depth.write_tables(settings, pairs, signal, margin, out_dir))
-    bit_depth.plot(settings, signal, margin, f"{scenario.name}: {signal}", out_dir / "bitdepth.png")
-    click.echo(f"tables and plot: {out_dir}/bitdepth.{{csv,md,png}}")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def bitdepth(file: str, signal: str, bits: list[int], roundings: list[str], seeds: int, margin: float,
+             out: str | None, max_batches: int | None, workers: int | None, overrides: tuple[str, ...],
+             quiet: bool) -> None:
+    """Train a scenario at several bit depths of one signal over several seeds against float;
+    write a table with 95 % confidence intervals (CSV, Markdown), a plot, and the lowest bit
+    depth within the margin.
+
+    Re-running the same command skips the complete runs and runs the others.
+    """
+    from neurosim.studies import tolerance as tolerance_study
+
+    content, _ = tolerance_study.read_scenario(file, dict(parse_override(o) for o in overrides))
+    _, manifest = bit_depth.study(file, content, signal, bits, roundings, seeds, margin, out, max_batches, workers,
+                                  progress=not quiet, report=click.echo)
+    _refuse_unfinished(manifest)
 
 
 @cli.command()
@@ -440,6 +446,11 @@ def tolerance(file: str, param: str, seeds: int, margin: float, reference: str, 
     content, _ = study.read_scenario(file, dict(parse_override(o) for o in overrides))
     result, manifest = study.study(file, content, param, seeds, margin, reference, out, max_batches, workers,
                                    progress=not quiet, report=click.echo)
+    _refuse_unfinished(manifest)
+
+
+def _refuse_unfinished(manifest) -> None:
+    """List a study's runs that did not complete; an error (exit 1) when re-running would continue some."""
     unfinished = [e for e in manifest.entries.values() if e.status in ("pending", "interrupted") or e.retryable]
     for entry in manifest.entries.values():
         if entry.status != "complete":

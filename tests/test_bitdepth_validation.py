@@ -1,10 +1,10 @@
 """The bit-depth study validates every setting before anything trains.
 
 A bit depth the devices cannot take (0, negative, above 24), an unknown rounding or
-signal, or the backprop-only error signal on EP is refused with a ConfigError naming the
-option and the value, before the float reference trains and without writing the study's
-outputs. Training is replaced here by a function that fails the test, so a check that
-came after any training would show.
+signal, a depth listed twice, or the backprop-only error signal on EP is refused with a
+ConfigError naming the option and the value, before the float reference trains and
+without writing the study's outputs. The sweep engine is replaced here by a function that
+fails the test, so a check that came after any training would show.
 """
 
 from __future__ import annotations
@@ -14,13 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import network_scenario, run_cli, write_scenario
-from neurosim.config.scenario import scenario_from_dict
 from neurosim.errors import ConfigError
 from neurosim.studies import bitdepth
-from neurosim.training.setup import load_data
 
-SCENARIO = scenario_from_dict(network_scenario())
-DATASET = load_data(SCENARIO)
+CONTENT = network_scenario()
+FILE = "scenario.yaml"
 MAX_BITS = 24
 """The largest bit depth of a quantisation point (the device schema's limit)."""
 
@@ -37,9 +35,9 @@ def _no_training(*args, **kwargs):
 def test_any_bad_bit_depth_is_refused_before_anything_trains(good, bad, position, signal, roundings):
     bits = good[:position] + [bad] + good[position:]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(bitdepth, "train", _no_training)
+        patch.setattr(bitdepth, "run_sweep", _no_training)
         with pytest.raises(ConfigError) as info:
-            bitdepth.study(SCENARIO, DATASET, signal, bits, roundings)
+            bitdepth.study(FILE, CONTENT, signal, bits, roundings)
     assert info.value.key_path == "--bits" and str(bad) in info.value.reason
 
 
@@ -50,27 +48,38 @@ def test_any_bad_bit_depth_is_refused_before_anything_trains(good, bad, position
     ("weights", [4], [], "--rounding", "no rounding"),
     ("weights", [], ["nearest"], "--bits", "no bit depth"),
     ("weights", [4.5], ["nearest"], "--bits", "4.5"),
+    ("weights", [4, 6, 4], ["nearest"], "--bits", "twice"),
 ])
 def test_a_bad_signal_rounding_or_list_is_refused_before_anything_trains(monkeypatch, signal, bits, roundings,
                                                                          option, named):
-    monkeypatch.setattr(bitdepth, "train", _no_training)
+    monkeypatch.setattr(bitdepth, "run_sweep", _no_training)
     with pytest.raises(ConfigError) as info:
-        bitdepth.study(SCENARIO, DATASET, signal, bits, roundings)
+        bitdepth.study(FILE, CONTENT, signal, bits, roundings)
     assert info.value.key_path == option and named in info.value.reason
 
 
-def test_the_plan_holds_the_float_reference_and_every_setting_in_training_order():
-    points = bitdepth.plan(SCENARIO, DATASET, "weights", [2, MAX_BITS], ["nearest", "stochastic"])
-    assert [(p.bits, p.rounding) for p in points] == [
-        (None, "float"), (2, "nearest"), (MAX_BITS, "nearest"), (2, "stochastic"), (MAX_BITS, "stochastic")]
-    assert points[0].scenario.devices.ideal
-    weight = points[-1].scenario.devices.synapse.weight
-    assert (weight.bits, weight.rounding) == (MAX_BITS, "stochastic")
+def test_the_plan_holds_the_float_reference_and_every_setting_at_every_seed_once():
+    study = bitdepth.plan(FILE, CONTENT, "weights", [2, MAX_BITS], ["nearest", "stochastic"], seeds=2)
+    seed = study.seeds[0]
+    assert study.seeds == (seed, seed + 1)
+    assert [p.name for p in study.points] == [
+        f"reference_seed={seed}", f"reference_seed={seed + 1}",
+        f"weights.nearest.bits=2_seed={seed}", f"weights.nearest.bits=2_seed={seed + 1}",
+        f"weights.nearest.bits={MAX_BITS}_seed={seed}", f"weights.nearest.bits={MAX_BITS}_seed={seed + 1}",
+        f"weights.stochastic.bits=2_seed={seed}", f"weights.stochastic.bits=2_seed={seed + 1}",
+        f"weights.stochastic.bits={MAX_BITS}_seed={seed}", f"weights.stochastic.bits={MAX_BITS}_seed={seed + 1}"]
+    assert all(p.scenario.devices.ideal for p in study.points[:2])
+    assert [p.scenario.seed for p in study.points] == [seed, seed + 1] * 5
+    for point in study.points[2:]:
+        rounding, bits = point.name.split("_")[0].removeprefix("weights.").split(".bits=")
+        for device in (point.scenario.devices.synapse.weight, point.scenario.devices.synapse.update):
+            assert (device.bits, device.rounding) == (int(bits), rounding)
+        assert point.scenario.devices.neuron.state.bits is None  # the other signals stay as the scenario says
 
 
 @pytest.mark.parametrize("bits", ["2,30", "30,4", "25"])
 def test_the_command_refuses_a_bit_depth_before_training_and_writes_nothing(tmp_path, monkeypatch, capsys, bits):
-    monkeypatch.setattr(bitdepth, "train", _no_training)
+    monkeypatch.setattr(bitdepth, "run_sweep", _no_training)
     path = write_scenario(tmp_path, network_scenario())
     out = tmp_path / "study"
     code, _, err = run_cli(monkeypatch, capsys, "bitdepth", path, "--bits", bits, "--out", out)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import re
 
 import numpy as np
@@ -163,16 +165,40 @@ def test_16_bits_train_like_float_and_2_bit_weights_do_not(small_data):
     assert two.batches[-1].update.lost_fraction.min() == 1.0  # every update below half a step
 
 
-def test_bitdepth_command_writes_tables_and_plot(tmp_path):
+def test_bitdepth_command_writes_tables_with_intervals_and_plot_and_reruns_nothing(tmp_path):
+    """Two seeds per setting: every row has an interval, and each verdict follows from its
+    paired difference's interval and the 2-point margin; 2-bit nearest weights lose every
+    update, 16 bits are not worse than 2; a second invocation trains nothing (every run
+    file is complete)."""
     scenario = write_scenario(tmp_path, network_scenario(
         seed=1, data={"train_size": 100, "test_size": 40}, dynamics={"t_free": 10, "t_clamped": 4},
         **{"topology.sizes": [784, 20, 10], "training.learning_rate": DEFAULT}), "s.yaml")
-    result = invoke_cli("bitdepth", scenario, "--bits", "2,16", "--rounding", "nearest", "--out", tmp_path / "out")
+    args = ("bitdepth", scenario, "--bits", "2,16", "--rounding", "nearest", "--seeds", "2", "--workers", "1",
+            "--quiet", "--out", tmp_path / "out")
+    result = invoke_cli(*args)
     assert result.exit_code == 0, result.output
-    rows = (tmp_path / "out" / "bitdepth.csv").read_text().splitlines()
-    assert rows[0].startswith("signal,rounding,bits,test_error") and len(rows) == 1 + 3
+    with open(tmp_path / "out" / "bitdepth.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["rounding"], r["bits"], r["runs"]) for r in rows] == [
+        ("float", "float", "2"), ("nearest", "2", "2"), ("nearest", "16", "2")]
+    for row in rows:
+        low, mean, high = (float(row[k]) for k in ("test_error_ci_low", "test_error_mean", "test_error_ci_high"))
+        assert low <= mean <= high
+        assert mean == pytest.approx((float(row["test_error_seed_1"]) + float(row["test_error_seed_2"])) / 2)
+    for row in rows[1:]:
+        low, high = float(row["difference_ci_low"]), float(row["difference_ci_high"])
+        expected = "within" if high <= 0.02 + 1e-9 else "beyond" if low > 0.02 + 1e-9 else "undecided"
+        assert row["verdict"] == expected
+        differences = [float(row[f"test_error_seed_{s}"]) - float(rows[0][f"test_error_seed_{s}"]) for s in (1, 2)]
+        assert float(row["difference_mean"]) == pytest.approx(sum(differences) / 2)
+    assert float(rows[1]["lost_0-1"]) == 1.0
+    assert float(rows[2]["test_error_mean"]) <= float(rows[1]["test_error_mean"])
     assert (tmp_path / "out" / "bitdepth.png").stat().st_size > 0
     assert "Lowest bit depth within" in (tmp_path / "out" / "bitdepth.md").read_text()
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").glob("*_seed=*.h5")}
+    again = invoke_cli(*args)
+    assert again.exit_code == 0, again.output
+    assert len(stamps) == 6 and {p: p.stat().st_mtime_ns for p in stamps} == stamps
 
 
 class WeightWatch(Observer):
@@ -223,7 +249,7 @@ def test_run_file_has_no_lost_fraction_with_ideal_weights(tmp_path, small_data):
 def test_bitdepth_refuses_the_error_cell_on_an_ep_scenario(tmp_path):
     scenario = write_scenario(tmp_path, "topology: {sizes: [784, 20, 10]}\n", "s.yaml")  # an EP scenario: no error cell
     result = invoke_cli("bitdepth", scenario, "--signal", "errors", "--out", tmp_path / "o")
-    assert isinstance(result.exception, ConfigError) and result.exception.key_path == "datapath"
+    assert isinstance(result.exception, ConfigError) and result.exception.key_path == "--signal"
     assert "error cell" in result.exception.reason and not (tmp_path / "o").exists()
 
 

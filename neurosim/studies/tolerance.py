@@ -248,12 +248,20 @@ def shortened(content: dict, scenario: Scenario, dataset: Dataset, max_batches: 
 
 
 def plan(file: str | Path, content: dict, key: str, values: Sequence[Any], seeds: int = 3,
-         reference: str = "given", max_batches: int | None = None) -> Plan:
+         reference: str = "given", max_batches: int | None = None,
+         changes: Callable[[Any], dict[str, Any]] | None = None, option: str = "--param",
+         describe: Callable[[Any], str] | None = None) -> Plan:
     """Every run of the study, each scenario validated and its model and controller built
     against its data, so that a bad value is refused before anything trains. ``content``: the
     scenario file's mapping (:func:`read_scenario`); ``key``: a scenario key path
     (:func:`device_key`). Errors name the command-line option (``--param``, ``--seeds``,
-    ``--reference``, ``--max-batches``) and the value."""
+    ``--reference``, ``--max-batches``) and the value.
+
+    A study whose value sets several keys at once (``neurosim bitdepth``: a bit depth sets
+    the weight's and its update's points, with a rounding) gives ``changes``: value → the
+    key paths and values it sets (default ``{key: value}``); ``key`` then only names the
+    value in point names and tables. ``option`` and ``describe`` (value → words) are how a
+    bad value's error names it."""
     file = str(file)
     base_dir = Path(file).parent
     if reference not in REFERENCES:
@@ -263,7 +271,9 @@ def plan(file: str | Path, content: dict, key: str, values: Sequence[Any], seeds
     if key.split(".")[0] in ("seed", "sweep"):
         raise ConfigError(None, "--param", f"{key}: the study sets it itself (use --seeds)")
     if not values:
-        raise ConfigError(None, "--param", f"{key}: no value given")
+        raise ConfigError(None, option, f"{key}: no value given")
+    changes = changes or (lambda value: {key: value})
+    describe = describe or (lambda value: f"{key}={_value_text(value)}")
     base = scenario_from_dict(copy.deepcopy(content), file, base_dir)
     datasets: dict[str, Dataset] = {}
 
@@ -279,21 +289,21 @@ def plan(file: str | Path, content: dict, key: str, values: Sequence[Any], seeds
     if seed_list[-1] > 2 ** 32 - 1:
         raise ConfigError(None, "--seeds", f"seeds {first}…{seed_list[-1]} run past the largest seed 2^32 − 1")
 
-    def resolve(changes: dict[str, Any], seed: int, ideal: bool, what: str) -> Scenario:
+    def resolve(keys: dict[str, Any], seed: int, ideal: bool, what: str) -> Scenario:
         resolved = copy.deepcopy(content)
         if ideal:
             resolved.pop("device_overrides", None)
             resolved["devices"] = DeviceSpec().model_dump(mode="json")
         try:
-            for path, value in changes.items():
+            for path, value in keys.items():
                 set_key(resolved, path, value)
             set_key(resolved, "seed", seed)
             scenario = scenario_from_dict(resolved, file, base_dir)
             if seed == first:  # every check of the scenario against its data, once per setting
                 build_controller(scenario, data_of(scenario))
         except ConfigError as exc:
-            inner = "" if exc.key_path in ("", key) else f"{exc.key_path}: "
-            raise ConfigError(None, "--param" if changes else "--reference", f"{what}: {inner}{exc.reason}") from None
+            inner = "" if exc.key_path in ("", key, *keys) else f"{exc.key_path}: "
+            raise ConfigError(None, option if keys else "--reference", f"{what}: {inner}{exc.reason}") from None
         return scenario
 
     reference_runs = [resolve({}, s, reference == "ideal", f"the {reference} reference") for s in seed_list]
@@ -303,7 +313,7 @@ def plan(file: str | Path, content: dict, key: str, values: Sequence[Any], seeds
     reference_digests = [s.digest() for s in reference_runs]
     runs = []
     for value in values:
-        scenarios = [resolve({key: value}, s, False, f"{key}={_value_text(value)}") for s in seed_list]
+        scenarios = [resolve(changes(value), s, False, describe(value)) for s in seed_list]
         if [s.digest() for s in scenarios] == reference_digests:
             runs.append(reference_names)  # the reference itself: run once
             continue
@@ -311,7 +321,7 @@ def plan(file: str | Path, content: dict, key: str, values: Sequence[Any], seeds
                  for s, scenario in zip(seed_list, scenarios)]
         points += named
         runs.append([p.name for p in named])
-    axes = [Axis(key, (REFERENCE, *values), "--param"), Axis("seed", seed_list, f"--seeds {seeds}")]
+    axes = [Axis(key, (REFERENCE, *values), option), Axis("seed", seed_list, f"--seeds {seeds}")]
     return Plan(key, tuple(values), seed_list, reference, _value_at(reference_runs[0], key), points,
                 reference_names, runs, axes, base.training.epochs, base.name)
 
@@ -337,6 +347,12 @@ class Row:
     """This value's runs are the reference's (its resolved scenario is the reference's)."""
     failures: list[str] = field(default_factory=list)
     """Why a seed's run is missing (a simulation that diverged, an interrupted sweep)."""
+
+    @property
+    def train_error(self) -> float:
+        """Mean final training error over the seeds whose run completed (NaN: none did)."""
+        finished = [e for e in self.train_errors if not math.isnan(e)]
+        return float(np.mean(finished)) if finished else math.nan
 
 
 @dataclass
@@ -427,19 +443,19 @@ def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) 
         writer.writerows(rows)
 
 
-def _percent(x: float) -> str:
+def format_percent(x: float) -> str:
     return "–" if math.isnan(x) else f"{100 * x:.2f}%"
 
 
-def _points(x: float) -> str:
+def format_points(x: float) -> str:
     return "–" if math.isnan(x) else f"{100 * x:+.2f}"
 
 
-def _ci(interval: Interval, fmt: Callable[[float], str]) -> str:
-    return "–" if math.isnan(interval.low) else f"{fmt(interval.low)} … {fmt(interval.high)}"
+def format_interval(interval: Interval | None, fmt: Callable[[float], str]) -> str:
+    return "–" if interval is None or math.isnan(interval.low) else f"{fmt(interval.low)} … {fmt(interval.high)}"
 
 
-def _number(x: float) -> str:
+def format_number(x: float) -> str:
     return "" if math.isnan(x) else f"{x:.6g}"
 
 
@@ -489,11 +505,10 @@ def write_tables(result: Result, out: Path) -> str:
     csv_rows = []
     for row in result.rows:
         diff = row.difference or Interval(math.nan, math.nan, math.nan, 0)
-        csv_rows.append([plan.key, _value_text(row.value), row.test.n, _number(row.test.mean), _number(row.test.low),
-                         _number(row.test.high), _number(float(np.nanmean(row.train_errors))
-                                                         if not all(map(math.isnan, row.train_errors)) else math.nan),
-                         _number(diff.mean), _number(diff.low), _number(diff.high), row.verdict]
-                        + [_number(e) for e in row.test_errors])
+        csv_rows.append([plan.key, _value_text(row.value), row.test.n]
+                        + [format_number(x) for x in (row.test.mean, row.test.low, row.test.high, row.train_error,
+                                                      diff.mean, diff.low, diff.high)]
+                        + [row.verdict] + [format_number(e) for e in row.test_errors])
     write_csv(out / "table.csv", header, csv_rows)
     md_rows = []
     for row in result.rows:
@@ -501,9 +516,10 @@ def write_tables(result: Result, out: Path) -> str:
             label, diff, diff_ci, verdict_text = reference_label(result), "", "", ""
         else:
             label = _value_text(row.value) + (" (= reference)" if row.same_as_reference else "")
-            diff, diff_ci, verdict_text = _points(row.difference.mean), _ci(row.difference, _points), row.verdict
-        md_rows.append([label, str(row.test.n), _percent(row.test.mean), _ci(row.test, _percent), diff, diff_ci,
-                        verdict_text])
+            diff, diff_ci = format_points(row.difference.mean), format_interval(row.difference, format_points)
+            verdict_text = row.verdict
+        md_rows.append([label, str(row.test.n), format_percent(row.test.mean),
+                        format_interval(row.test, format_percent), diff, diff_ci, verdict_text])
     ci = f"{100 * CONFIDENCE:g} % CI"
     lines = [f"`{plan.key}`, {len(seeds)} seed(s) per value ({', '.join(map(str, seeds))}), "
              f"margin {100 * result.margin:g} points.", ""]
