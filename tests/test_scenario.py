@@ -210,6 +210,19 @@ def test_the_file_is_validated_before_an_override_replaces_its_value(tmp_path):
     assert load_scenario(good, {"training.epochs": 2, "training.batch_size": 10}).training.batch_size == 10
 
 
+def test_overrides_that_only_fit_together_are_validated_together(tmp_path):
+    """Switching the data source needs two keys: neither alone is a valid scenario, both are.
+    A bad one among several good ones is still named alone."""
+    path = write(tmp_path, network_scenario())
+    both = load_scenario(path, {"data.source": "idx", "data.path": str(tmp_path)})
+    assert (both.data.source, both.data.path) == ("idx", str(tmp_path))
+    for key, value in (("data.source", "idx"), ("data.path", str(tmp_path))):
+        error = refused_file(path, {key: value})
+        assert error.file == f"{path} with --set {key}={value}" and error.key_path.startswith("data")
+    error = refused_file(path, {"data.source": "idx", "data.path": str(tmp_path), "training.batch_size": 0})
+    assert (error.file, error.key_path) == (f"{path} with --set training.batch_size=0", "training.batch_size")
+
+
 def test_an_override_below_a_value_names_the_override(tmp_path):
     error = refused_file(write(tmp_path, network_scenario()), {"seed.x": 1})
     assert (error.file.endswith("with --set seed.x=1"), error.key_path) == (True, "seed.x")

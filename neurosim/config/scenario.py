@@ -541,20 +541,32 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
 
 
 def validate_with_overrides(content: dict, overrides: dict[str, Any], path: Path) -> Scenario:
-    """Validate the mapping the scenario file ``path`` holds, then apply each override in turn
-    (to ``content``, in place), validating again after each; the final scenario.
+    """Validate the mapping the scenario file ``path`` holds, then apply every override (to
+    ``content``, in place) and validate the result; the final scenario.
 
     The file must be valid on its own, so that a value an override replaces is still checked
-    (a mistake in the file would otherwise surface only once the override is gone). An error
-    names its source: the file (``FILE: KEY.PATH: REASON``), or the override that caused it
+    (a mistake in the file would otherwise surface only once the override is gone). The
+    overrides are validated together, so that keys that only make sense together can be set
+    one by one (``--set data.source=idx --set data.path=DIR``). An error names its source:
+    the file (``FILE: KEY.PATH: REASON``), or the overrides that caused it, those whose key
+    path contains the error's or lies inside it (all of them when none does)
     (``FILE with --set KEY=VALUE: KEY.PATH: REASON``).
     """
     scenario = scenario_from_dict(content, str(path), path.parent)
+    if not overrides:
+        return scenario
+    given = {key: f"--set {key}={value if isinstance(value, str) else json.dumps(value, default=str)}"
+             for key, value in overrides.items()}
     for key, value in overrides.items():
-        source = f"{path} with --set {key}={value if isinstance(value, str) else json.dumps(value, default=str)}"
         try:
             set_key(content, key, value)
         except ConfigError as exc:
-            raise ConfigError(source, exc.key_path, exc.reason) from None
-        scenario = scenario_from_dict(content, source, path.parent)
-    return scenario
+            raise ConfigError(f"{path} with {given[key]}", exc.key_path, exc.reason) from None
+    try:
+        return scenario_from_dict(content, f"{path} with {' '.join(given.values())}", path.parent)
+    except ConfigError as exc:
+        def related(key: str) -> bool:
+            where = exc.key_path or ""
+            return where == key or where.startswith(key + ".") or key.startswith(where + ".")
+        blamed = [text for key, text in given.items() if related(key)] or list(given.values())
+        raise ConfigError(f"{path} with {' '.join(blamed)}", exc.key_path, exc.reason) from None
