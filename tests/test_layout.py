@@ -20,7 +20,7 @@ LAYERS = [
      "learning.ep", "learning.backprop", "learning.directed", "observe.observer"],
     ["observe.ledger", "observe.tracing", "observe.recorder", "observe.progress", "observe.monitor"],
     ["training.setup", "training.loop"],
-    ["analysis.report", "analysis.plots"],
+    ["analysis.statistics", "analysis.report", "analysis.plots"],
     ["studies.grid", "studies.sweep", "studies.sweep_summary", "studies.sweep_plot", "studies.bitdepth",
      "studies.tolerance", "studies.directed_study", "api"],
     ["cli"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from scipy import stats
 
 import neurosim
 from hypothesis import given, settings
@@ -24,13 +25,14 @@ def scenario(name: str, **changes) -> dict:
 
 @pytest.fixture(scope="module")
 def run_files(tmp_path_factory):
-    """A layered run with a step trace and two layer-skipping runs differing in p."""
+    """A layered run with a step trace, and layer-skipping runs: two values of p, two seeds of one."""
     root = tmp_path_factory.mktemp("plots")
     specs = {
         "layered": scenario("small layered", trace={"records": [{"banks": ["state"], "cadence": "step", "batches": [0]},
                                                                 {"banks": ["weights"], "cadence": "epoch"}]}),
         "p1": scenario("p = 1 %", topology={"kind": "layer_skipping", "p": 0.01}),
         "p20": scenario("p = 20 %", topology={"kind": "layer_skipping", "p": 0.2}),
+        "p20b": scenario("p = 20 %", seed=4, topology={"kind": "layer_skipping", "p": 0.2}),
         "bp": scenario("backprop", datapath="bp"),
         "deep": directed_scenario(name="deep and", **{"training.epochs": 3, "trace": {"records": [
             {"banks": ["state"], "cadence": "step", "batches": [0], "epochs": [0, 2]},
@@ -80,16 +82,32 @@ def test_moving_average_is_a_centred_mean():
         assert smooth[k] == pytest.approx(window.mean())
 
 
-def test_p_sweep_plot_orders_runs_by_p(run_files):
-    runs = [neurosim.open_run(run_files[k]) for k in ("p20", "p1")]
+def _errorbar(ax, label: str):
+    """The errorbar container drawn with ``label``: its line's points and its bars' half-lengths."""
+    container = next(c for c in ax.containers if c.get_label() == label)
+    line, _, (bars,) = container
+    half = [abs(segment[1, 1] - segment[0, 1]) / 2 for segment in bars.get_segments()]
+    return line.get_xdata(), line.get_ydata(), half
+
+
+def test_p_sweep_plot_orders_p_and_draws_the_mean_and_interval_of_the_seeds(run_files):
+    """Two seeds at p = 20 %: the line goes through their mean, the bar spans their 95 % t
+    interval (t_{0.975, 1} · s/√2), and each run is a dot; p = 1 % has one run and no bar."""
+    runs = [neurosim.open_run(run_files[k]) for k in ("p20", "p1", "p20b")]
     fig = plots.p_sweep(runs)
     top, bottom = fig.axes
     assert top.get_xscale() == bottom.get_xscale() == "log" and bottom.get_yscale() == "log"
     assert bottom.get_xlabel() == "rewired fraction p (%)" and "error after epoch 1" in top.get_ylabel()
-    train = top.get_lines()[0]
-    np.testing.assert_allclose(train.get_xdata(), [1.0, 20.0])
-    np.testing.assert_allclose(train.get_ydata(), [100 * runs[1].epoch["train_error"][0],
-                                                   100 * runs[0].epoch["train_error"][0]])
+    x, y, half = _errorbar(top, "training error")
+    np.testing.assert_allclose(x, [1.0, 20.0])
+    twenty = [100 * runs[k].epoch["train_error"][0] for k in (0, 2)]
+    np.testing.assert_allclose(y, [100 * runs[1].epoch["train_error"][0], np.mean(twenty)])
+    expected = stats.t.ppf(0.975, 1) * np.std(twenty, ddof=1) / np.sqrt(2)
+    np.testing.assert_allclose(half, [0.0, expected], atol=1e-9)
+    dots = [line for line in top.get_lines() if line.get_marker() == "." and line.get_xdata()[0] == 20.0]
+    assert sorted(np.concatenate([d.get_ydata() for d in dots])) == pytest.approx(
+        sorted(twenty + [100 * runs[k].epoch["test_error"][0] for k in (0, 2)]))
+    assert "1–2 seeds per p" in top.get_title()
     with pytest.raises(plots.PlotError, match="needs layer-skipping runs"):
         plots.p_sweep([neurosim.open_run(run_files["layered"])])
 

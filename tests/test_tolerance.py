@@ -12,8 +12,8 @@ import pytest
 from conftest import directed_scenario, network_scenario, run_cli, write_scenario
 from neurosim.errors import ConfigError
 from neurosim.studies import tolerance
-from neurosim.studies.tolerance import (BEYOND, FAILED, UNDECIDED, WITHIN, Interval, paired_difference, t_interval,
-                                        tolerable_range, verdict)
+from neurosim.analysis.statistics import Interval, paired_difference, t_interval
+from neurosim.studies.tolerance import BEYOND, FAILED, UNDECIDED, WITHIN, tolerable_range, verdict
 
 PULSED = network_scenario(name="tiny-pulsed", **{"devices": {"synapse": {"pulsed": {"dw_min": 0.001}}}})
 """The tiny network on a constant-step pulsed synapse (up_down 0 as given)."""

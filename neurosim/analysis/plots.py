@@ -7,7 +7,8 @@ figure (Agg backend, sized for a printed page); :func:`save` writes PNG or PDF.
 - :func:`rates` — RMS correction per layer pair against batch, 11-point centred moving
   average, log scale, one panel per run (Figure 4).
 - :func:`p_sweep` — error after the first epoch and mean RMS correction per layer pair
-  against the rewired fraction p (Figure 5).
+  against the rewired fraction p (Figure 5); runs of one p (seeds) as their mean with a
+  95 % interval.
 - :func:`trace` — neuron states through the free and weakly-clamped phases, phases
   shaded; histogram of every layer pair's weights over the recorded epochs.
 """
@@ -23,6 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from neurosim.analysis.statistics import t_interval  # noqa: E402
 from neurosim.errors import NeurosimError  # noqa: E402
 from neurosim.runfile.read import Run, SelectionError, Trace, held  # noqa: E402
 from neurosim.config.scenario import parse_pair  # noqa: E402
@@ -155,25 +157,48 @@ def rewired_fraction(run: Run) -> float:
     return fraction_for(int(topology["n"]), layered_with_intralayer_count(topology["sizes"]))
 
 
+def _spread(ax, x: np.ndarray, samples: list[list[float]], color: str, style: str, label: str) -> None:
+    """Every run as a faint dot, the mean over the runs at each x as the line, and the 95 %
+    t interval of the mean as error bars where there are two runs or more."""
+    intervals = [t_interval(v) for v in samples]
+    mean = np.array([iv.mean for iv in intervals])
+    low = np.array([iv.mean - iv.low if iv.n > 1 else 0.0 for iv in intervals])
+    high = np.array([iv.high - iv.mean if iv.n > 1 else 0.0 for iv in intervals])
+    ax.errorbar(x, mean, yerr=[low, high], fmt="o" + style, color=color, capsize=3, mfc="white" if style else None,
+                label=label)
+    for xi, values in zip(x, samples):
+        ax.plot([xi] * len(values), values, ".", color=color, alpha=0.35, ms=4)
+
+
 def p_sweep(runs: list[Run], pairs: str = "adjacent") -> plt.Figure:
-    """Error after the first epoch (top) and mean RMS correction per layer pair in that epoch (bottom) against p."""
-    runs = sorted(runs, key=rewired_fraction)
-    p = 100 * np.array([rewired_fraction(r) for r in runs])
-    names = _pairs(runs[0], pairs)
+    """Error after the first epoch (top) and mean RMS correction per layer pair in that epoch
+    (bottom) against p. Runs of the same p (seeds) are drawn as faint dots, their mean as
+    the line, with its 95 % Student-t interval as error bars (:func:`_spread`)."""
+    groups: dict[float, list[Run]] = {}
+    for run in runs:
+        groups.setdefault(rewired_fraction(run), []).append(run)
+    ps = sorted(groups)
+    p = 100 * np.array(ps)
+    names = _pairs(groups[ps[0]][0], pairs)
+    seeds = sorted({len(g) for g in groups.values()})
+    per_p = f"{seeds[0]}" if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
     with plt.rc_context(STYLE):
         fig, (top, bottom) = plt.subplots(2, 1, figsize=(5.0, 5.4), sharex=True)
-        train = [100 * _need(r, r.epoch, "train_error", "epoch")[0] for r in runs]
-        test = [100 * _need(r, r.epoch, "test_error", "epoch")[0] for r in runs]
-        top.plot(p, train, "o-", color="C0", label="training error")
-        top.plot(p, test, "o--", color="C0", label="test error")
+        for metric, style, label in (("train_error", "-", "training error"), ("test_error", "--", "test error")):
+            samples = [[100 * _need(r, r.epoch, metric, "epoch")[0] for r in groups[q]] for q in ps]
+            _spread(top, p, samples, "C0", style, label)
         top.set_ylabel("error after epoch 1 (%)")
         top.legend()
         for k, name in enumerate(names):
-            means = []
-            for r in runs:
-                rms, epoch = _need(r, r.batch, "rms_correction", "batch"), r.batch["epoch"]
-                means.append(rms[epoch == 0, r.layer_pairs.index(name)].mean() if name in r.layer_pairs else np.nan)
-            bottom.plot(p, means, "o-", color=f"C{k}", label=f"layers {name}")
+            samples = []
+            for q in ps:
+                values = []
+                for r in groups[q]:
+                    rms, epoch = _need(r, r.batch, "rms_correction", "batch"), r.batch["epoch"]
+                    if name in r.layer_pairs:
+                        values.append(rms[epoch == 0, r.layer_pairs.index(name)].mean())
+                samples.append(values or [np.nan])
+            _spread(bottom, p, samples, f"C{k}", "", f"layers {name}")
         bottom.set_yscale("log")
         bottom.set_ylabel("mean RMS correction in epoch 1\n(weight units per batch)")
         bottom.set_xlabel("rewired fraction p (%)")
@@ -181,7 +206,8 @@ def p_sweep(runs: list[Run], pairs: str = "adjacent") -> plt.Figure:
         for ax in (top, bottom):
             ax.set_xscale("log")
             ax.grid(alpha=0.3, which="both")
-        top.set_title("Layer-skipping network against p (first epoch)")
+        runs_text = "one run per p" if per_p == "1" else f"{per_p} seeds per p: mean, 95 % CI, each run"
+        top.set_title(f"Layer-skipping network against p (first epoch)\n{runs_text}", fontsize=9)
         fig.tight_layout()
     return fig
 

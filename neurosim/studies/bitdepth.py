@@ -41,8 +41,9 @@ from neurosim.studies import tolerance
 from neurosim.studies.grid import Axis, Point
 from neurosim.studies.sweep import Manifest, run_sweep
 from neurosim.studies.sweep_summary import write_summary
-from neurosim.studies.tolerance import (CONFIDENCE, REFERENCE, WITHIN, Interval, format_interval, format_number,
-                                       format_percent, format_points, markdown_table)
+from neurosim.analysis.statistics import CONFIDENCE, Interval
+from neurosim.studies.tolerance import (REFERENCE, WITHIN, format_interval, format_number, format_percent,
+                                       format_points, markdown_table)
 
 SIGNALS = {
     "weights": ["synapse.weight", "synapse.update"],

@@ -40,8 +40,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from scipy import stats
 
+from neurosim.analysis.statistics import CONFIDENCE, Interval, paired_difference, t_interval
 from neurosim.config.base import YamlSyntaxError, parse_yaml, read_yaml, set_key
 from neurosim.config.scenario import Scenario, scenario_from_dict, validate_with_overrides
 from neurosim.data.datasets import Dataset
@@ -52,8 +52,6 @@ from neurosim.studies.sweep import Manifest, data_key, run_sweep
 from neurosim.studies.sweep_summary import summarise, write_summary
 from neurosim.training.setup import build_controller, is_directed, load_data
 
-CONFIDENCE = 0.95
-"""Two-sided confidence of every interval the study reports."""
 DEVICE_SECTIONS = ("synapse", "neuron", "timing", "energy")
 """A ``--param`` key starting with one of these is a device field (set via ``device_overrides``)."""
 REFERENCES = ("given", "ideal")
@@ -61,44 +59,6 @@ EPSILON = 1e-9
 """Slack of the margin test, so that an error k/N exactly ``margin`` above the reference counts as within."""
 REFERENCE = "reference"
 """The swept key's value in the manifest (and ``table.csv``) for the reference's runs."""
-
-
-# --------------------------------------------------------------------------- statistics
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A mean over ``n`` samples with its two-sided Student-t confidence interval [low, high]
-    (NaN when n < 2: one sample gives no interval)."""
-
-    mean: float
-    low: float
-    high: float
-    n: int
-
-    @property
-    def half_width(self) -> float:
-        return (self.high - self.low) / 2
-
-
-def t_interval(samples: Sequence[float], confidence: float = CONFIDENCE) -> Interval:
-    """Mean of ``samples`` ± t_{(1+c)/2, n−1} · s/√n, s the sample standard deviation (n − 1 in
-    the denominator); NaN values are left out. Empty: every field NaN, n = 0."""
-    values = np.asarray([v for v in samples if not math.isnan(v)], dtype=float)
-    n = len(values)
-    if n == 0:
-        return Interval(math.nan, math.nan, math.nan, 0)
-    mean = float(values.mean())
-    if n < 2:
-        return Interval(mean, math.nan, math.nan, n)
-    half = float(stats.t.ppf((1 + confidence) / 2, n - 1) * values.std(ddof=1) / math.sqrt(n))
-    return Interval(mean, mean - half, mean + half, n)
-
-
-def paired_difference(values: Sequence[float], reference: Sequence[float],
-                      confidence: float = CONFIDENCE) -> Interval:
-    """The t interval of the per-seed differences values[k] − reference[k] (pairs with a NaN left out)."""
-    return t_interval([v - r for v, r in zip(values, reference)], confidence)
 
 
 WITHIN, BEYOND, UNDECIDED, FAILED = "within", "beyond", "undecided", "failed"
