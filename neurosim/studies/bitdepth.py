@@ -115,7 +115,7 @@ def _check_options(signal: str, bits: list[int], roundings: list[str], datapath:
         raise ConfigError(None, "--bits", f"a bit depth is listed twice in {','.join(map(str, bits))}")
 
 
-def plan(file: str | Path, content: dict, signal: str, bits: list[int], roundings: list[str], seeds: int = 1,
+def plan(file: str | Path, content: dict, signal: str, bits: list[int], roundings: list[str], seeds: int = 3,
          max_batches: int | None = None) -> Study:
     """Every run of the study, each scenario validated and its model and controller built
     against its data, so that a bad bit depth, rounding or signal is refused before anything
@@ -314,7 +314,7 @@ def default_directory(file: str | Path) -> Path:
     return Path("runs") / f"{Path(file).stem}-bitdepth"
 
 
-def study(file: str | Path, content: dict, signal: str, bits: list[int], roundings: list[str], seeds: int = 1,
+def study(file: str | Path, content: dict, signal: str, bits: list[int], roundings: list[str], seeds: int = 3,
           margin: float = 0.02, out: str | Path | None = None, max_batches: int | None = None,
           workers: int | None = None, progress: bool = True,
           report: Callable[[str], None] = lambda text: None) -> tuple[Result, Manifest]:
