@@ -40,15 +40,19 @@ class Checkpoint:
 
 
 def appendable_lengths(file: h5py.File) -> dict[str, int]:
-    """Rows of every resizable (appendable) dataset outside ``/checkpoint``."""
+    """Rows of every resizable (appendable) dataset outside ``/checkpoint`` (which is not visited)."""
     lengths = {}
 
     def visit(name, obj):
         if isinstance(obj, h5py.Dataset) and obj.maxshape and obj.maxshape[0] is None:
             lengths[name] = obj.shape[0]
 
-    file.visititems(visit)
-    return {name: n for name, n in lengths.items() if not name.startswith(GROUP + "/")}
+    for top in file:
+        if top != GROUP:
+            visit(top, file[top])
+            if isinstance(file[top], h5py.Group):
+                file[top].visititems(lambda name, obj, top=top: visit(f"{top}/{name}", obj))
+    return lengths
 
 
 def write(file: h5py.File, checkpoint: Checkpoint) -> None:
@@ -67,8 +71,10 @@ def write(file: h5py.File, checkpoint: Checkpoint) -> None:
                 del slot[name]
             ds = slot.create_dataset(name, data=array)
             ds.attrs["description"] = f"checkpointed state: {name}"
-    for name in _datasets(slot) - set(checkpoint.arrays):
+    held = set(json.loads(slot.attrs["names"])) if "names" in slot.attrs else _datasets(slot)
+    for name in held - set(checkpoint.arrays):
         del slot[name]
+    slot.attrs["names"] = json.dumps(sorted(checkpoint.arrays))
     slot.attrs["epochs_completed"] = checkpoint.epochs_completed
     slot.attrs["generators"] = json.dumps(checkpoint.generators)
     slot.attrs["lengths"] = json.dumps(checkpoint.lengths)
