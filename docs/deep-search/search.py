@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
+from neurosim.config.base import parse_yaml, read_yaml
 
 FIELDS = ["first", "final_mse", "min_mse", "solved_ever", "solved_end", "sparsity", "sparse_solved", "seconds"]
 
@@ -37,7 +37,7 @@ def parse_grid(items: list[str]) -> list[tuple[str, list]]:
     axes = []
     for item in items:
         key, values = item.split("=", 1)
-        axes.append((key, yaml.safe_load(f"[{values}]")))
+        axes.append((key, parse_yaml(f"[{values}]")))
     return axes
 
 
@@ -67,7 +67,7 @@ def train_one(scenario: str, overrides: dict) -> dict:
 
 def run(args) -> None:
     axes = parse_grid(args.grid)
-    fixed = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
+    fixed = {k: parse_yaml(v) for k, v in (s.split("=", 1) for s in args.set)}
     keys = [k for k, _ in axes]
     header = ["point", *keys, "seed", *FIELDS]
     out = Path(args.out)
@@ -79,7 +79,7 @@ def run(args) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", newline="") as fh:
             csv.writer(fh).writerow(header)
-    base_seed = yaml.safe_load(Path(args.scenario).read_text()).get("seed", 0)
+    base_seed = read_yaml(args.scenario).get("seed", 0)
     combos = list(itertools.product(*[v for _, v in axes])) or [()]
     total, t0 = len(combos) * args.seeds, time.perf_counter()
     count = 0
