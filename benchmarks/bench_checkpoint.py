@@ -7,7 +7,15 @@ times, on the model as trained, what the recorder adds per epoch: taking the che
 what it adds once per run: the copy of the complete file without its checkpoint. Best of
 ``--repeats`` for the checkpoint timings.
 
+Then the case of many short epochs (``--short``, default the DEEP XOR task: four
+examples, epochs of a few milliseconds), where the recording costs most beside the
+training: the same scenario trained twice in this process, without a run file and with
+one (traces, ledger, checkpoint after every epoch, the final copy), best of
+``--repeats``; it prints the recording's overhead per epoch and as a ratio to the
+training time measured in the same run.
+
     python benchmarks/bench_checkpoint.py [--scenario scenarios/quickstart.yaml ...] [--batches 20]
+                                          [--short scenarios/deep-xor.yaml] [--short-epochs 400]
 """
 
 from __future__ import annotations
@@ -72,11 +80,35 @@ def measure(path: str, batches: int, repeats: int) -> dict:
             "finish_s": finish_seconds, "checkpoint_MB": size / 1e6}
 
 
+def measure_short(path: str, epochs: int | None, repeats: int) -> dict:
+    """Training without and with a run file, best of ``repeats`` each (the same run, same seed)."""
+    scenario = load_scenario(path, {"training.epochs": epochs} if epochs else None)
+    epochs = scenario.training.epochs
+    prepare(scenario)  # load the data and warm the imports before timing
+
+    def bare():
+        train_run(prepare(scenario), epochs=epochs)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        def recorded():
+            run = prepare(scenario)
+            with recording(Path(scratch) / "r.h5", scenario) as observers:
+                train_run(run, epochs=epochs, observers=observers)
+
+        train_s, recorded_s = best(bare, repeats), best(recorded, repeats)
+    return {"scenario": path, "epochs": epochs, "train_s": train_s, "recorded_s": recorded_s,
+            "overhead_ms_per_epoch": (recorded_s - train_s) / epochs * 1e3,
+            "ratio": (recorded_s - train_s) / train_s}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", action="append")
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--short", default="scenarios/deep-xor.yaml",
+                        help="scenario of many short epochs ('' to skip)")
+    parser.add_argument("--short-epochs", type=int, help="its epochs (default: the scenario's)")
     args = parser.parse_args()
     print(f"{'scenario':44} {'batch s':>8} {'epoch s':>8} {'ckpt s':>7} {'ckpt/epoch':>10} {'MB (2 slots)':>12} "
           f"{'finish s':>8}")
@@ -84,6 +116,11 @@ def main() -> None:
         r = measure(path, args.batches, args.repeats)
         print(f"{r['scenario']:44} {r['batch_s']:8.3f} {r['epoch_s']:8.1f} {r['checkpoint_s']:7.3f} "
               f"{r['checkpoint_s'] / r['epoch_s']:10.2%} {r['checkpoint_MB']:12.1f} {r['finish_s']:8.3f}")
+    if args.short:
+        r = measure_short(args.short, args.short_epochs, args.repeats)
+        print(f"\nmany short epochs: {r['scenario']}, {r['epochs']} epochs")
+        print(f"{'train s':>8} {'recorded s':>10} {'recording ms/epoch':>18} {'recording/training':>18}")
+        print(f"{r['train_s']:8.2f} {r['recorded_s']:10.2f} {r['overhead_ms_per_epoch']:18.2f} {r['ratio']:18.2f}")
 
 
 if __name__ == "__main__":

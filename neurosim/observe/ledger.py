@@ -53,6 +53,7 @@ import numpy as np
 
 from neurosim.devices.energy import ACTION_POINT, ACTIONS
 from neurosim.devices.spec import DeviceSpec
+from neurosim.runfile.h5io import write_all
 from neurosim.runfile.layout import INFERENCE, NEGATIVE
 from neurosim.models.directed import DirectedNetwork
 from neurosim.models.topology import Topology
@@ -313,14 +314,19 @@ class Ledger(Observer):
         return rows
 
 
-def write(file: h5py.File, ledger: Ledger) -> None:
-    """Replace ``/ledger`` in a run file with the ledger's current totals (layout: ``docs/run-file.md``)."""
-    if "ledger" in file:
-        del file["ledger"]
-    g = file.create_group("ledger")
+def write(file: h5py.File, ledger: Ledger, cache: dict | None = None) -> None:
+    """Replace ``/ledger`` in a run file with the ledger's current totals (layout: ``docs/run-file.md``).
+
+    ``cache``: a dict kept by a caller that writes the same file's ledger again and again
+    (the recorder, after every epoch). It remembers the group, its datasets and what they
+    hold; while every column keeps its shape and dtype, a later call overwrites in place
+    only the datasets and attributes whose values changed (the file ends up the same as if
+    the group had been written afresh); otherwise the group is written afresh.
+    """
     rows = ledger.rows()
     text = h5py.string_dtype()
     row = "; axis: row (one per phase x device kind x action with a nonzero count)"
+    columns = {}
     for name, values, dtype, attrs in [
         ("phase", [r.phase for r in rows], text,
          {"description": "phase the actions belong to: a training phase of the datapath, or 'inference' "
@@ -344,11 +350,7 @@ def write(file: h5py.File, ledger: Ledger) -> None:
         ("source", [r.source for r in rows], text,
          {"description": "where the pJ_each figure comes from (publication, or the assumption made)" + row}),
     ]:
-        ds = g.create_dataset(name, data=np.array(values, dtype=object if dtype is text else dtype), dtype=dtype)
-        ds.attrs.update({**attrs, "axes": "row"})
-    latency = g.create_group("latency")
-    latency.attrs["description"] = ("time per phase from the device file's timing: integration steps x examples x "
-                                    "step_seconds (one example at a time), and per update the write cycle")
+        columns[name] = (np.array(values, dtype=object if dtype is text else dtype), dtype, {**attrs, "axes": "row"})
     phases = list(ledger.seconds)
     for name, values, dtype, attrs in [
         ("phase", phases, text, {"description": "phase (training phases, then 'inference')"}),
@@ -360,11 +362,11 @@ def write(file: h5py.File, ledger: Ledger) -> None:
          {"description": "the phase's time per example (per training example; inference: per test example)",
           "units": "s"}),
     ]:
-        ds = latency.create_dataset(name, data=np.array(values, dtype=object if dtype is text else dtype), dtype=dtype)
-        ds.attrs.update({**attrs, "axes": "phase"})
+        columns[f"latency/{name}"] = (np.array(values, dtype=object if dtype is text else dtype), dtype,
+                                      {**attrs, "axes": "phase"})
     training = sum(r.energy_pJ for r in rows if r.phase != INFERENCE)
     inference = sum(r.energy_pJ for r in rows if r.phase == INFERENCE)
-    g.attrs.update({
+    group_attrs = {
         "description": "hardware actions per phase x device kind x action, totals over the run "
                        "(training phases, and test-set evaluation as phase 'inference')",
         "datapath": ledger.datapath, "dynamics": ledger.dynamics, "devices": ledger.spec.name, "float_bits": ledger.float_bits,
@@ -372,4 +374,46 @@ def write(file: h5py.File, ledger: Ledger) -> None:
         "energy_total_pJ": training,
         "energy_per_example_pJ": training / ledger.examples if ledger.examples else np.nan,
         "inference_energy_per_example_pJ": inference / ledger.test_examples if ledger.test_examples else np.nan,
-    })
+    }
+    held = cache.get("datasets") if cache is not None else None
+    if held is not None and held.keys() == columns.keys() and all(
+            held[name][1].shape == values.shape and held[name][1].dtype == values.dtype
+            for name, (values, _, _) in columns.items()):
+        for name, (values, _, _) in columns.items():  # the same rows: overwrite what changed, in place
+            ds, written = held[name]
+            if not np.array_equal(written, values, equal_nan=values.dtype.kind == "f"):
+                if values.dtype.kind == "O":
+                    ds[...] = values
+                else:
+                    write_all(ds, values)
+                held[name] = (ds, values)
+        g, written = cache["group"], cache["attrs"]
+        for key, value in group_attrs.items():
+            if not _same(written.get(key), value):
+                g.attrs[key] = value
+                written[key] = value
+        return
+    if "ledger" in file:
+        del file["ledger"]
+    g = file.create_group("ledger")
+    datasets = {}
+    for name, (values, dtype, attrs) in columns.items():
+        if name == "latency/phase":
+            g.create_group("latency").attrs["description"] = (
+                "time per phase from the device file's timing: integration steps x examples x "
+                "step_seconds (one example at a time), and per update the write cycle")
+        ds = g.create_dataset(name, data=values, dtype=dtype)
+        ds.attrs.update(attrs)
+        datasets[name] = (ds, values)
+    g.attrs.update(group_attrs)
+    if cache is not None:
+        cache.update(group=g, datasets=datasets, attrs=dict(group_attrs))
+
+
+def _same(a, b) -> bool:
+    """Two attribute values equal (NaN equal to NaN)."""
+    if a is None or type(a) is not type(b):
+        return False
+    if isinstance(a, float) and a != a:
+        return b != b
+    return a == b

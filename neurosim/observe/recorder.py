@@ -46,7 +46,7 @@ from neurosim.observe.ledger import Ledger
 from neurosim.observe.observer import Observer
 from neurosim.observe.tracing import Tracer
 from neurosim.runfile import checkpoint
-from neurosim.runfile.h5io import append_rows
+from neurosim.runfile.h5io import Appendables
 from neurosim.runfile.layout import (COORDINATE_UNITS, DELTA_W_UNITS, DIMENSIONLESS, FRACTION, SECONDS, STEPS,
                                      partial_path)
 
@@ -115,6 +115,12 @@ class RunRecorder(Observer):
         self._lengths: dict[str, int] = {}
         self._stop: str | None = None
         self._handlers: dict = {}
+        self.appendables: Appendables | None = None
+        """Every appendable dataset of the file, by path, with its handle and rows (the
+        recorder's and the tracer's): appended to, and counted for the checkpoint, without
+        looking datasets up or walking the file after every epoch."""
+        self._checkpoints: checkpoint.Writer | None = None
+        self._ledger_cache: dict = {}
 
     @property
     def epochs_completed(self) -> int:
@@ -151,6 +157,13 @@ class RunRecorder(Observer):
             **self.attrs,
         })
         f.flush()
+        self._open_handles()
+
+    def _open_handles(self) -> None:
+        """The registers that keep the file's handles between epochs (after any rewind)."""
+        self.appendables = Appendables(self.file, skip=checkpoint.GROUP)
+        self._checkpoints = checkpoint.Writer(self.file)
+        self._ledger_cache = {}
 
     def _reopen(self) -> None:
         """Open the partial file for writing, check it belongs to this scenario, cut it back
@@ -176,6 +189,7 @@ class RunRecorder(Observer):
         f.attrs["resumed_at"] = [*f.attrs.get("resumed_at", []), f"{_now()} from epoch {self._epochs_done}"]
         f.flush()
         self.file = f
+        self._open_handles()
 
     def _check_same_run(self, f: h5py.File) -> None:
         if "config" not in f:
@@ -295,47 +309,45 @@ class RunRecorder(Observer):
 
     def on_epoch_end(self, record) -> None:
         if self.ledger is not None:
-            ledger.write(self.file, self.ledger)
-        g = self.file["metrics/batch"]
+            ledger.write(self.file, self.ledger, self._ledger_cache)
+        append = self.appendables.append
         rows = self._batch_rows
         pairs_axis = {"axes": "batch, layer pair", "layer_pairs": self.blocks}
-        append_rows(g, "rms_correction", np.array([r.update.rms_correction for r in rows]),
-                    description="root-mean-square of the applied correction α·ΔW over each layer pair's connections",
-                    units="weight units per batch", **pairs_axis)
-        append_rows(g, "mean_abs_dw", np.array([r.update.mean_abs_dw for r in rows]),
-                    description="mean |ΔW| over each layer pair's connections (before the learning rate)",
-                    units=DELTA_W_UNITS, **pairs_axis)
+        append("metrics/batch/rms_correction", np.array([r.update.rms_correction for r in rows]),
+               description="root-mean-square of the applied correction α·ΔW over each layer pair's connections",
+               units="weight units per batch", **pairs_axis)
+        append("metrics/batch/mean_abs_dw", np.array([r.update.mean_abs_dw for r in rows]),
+               description="mean |ΔW| over each layer pair's connections (before the learning rate)",
+               units=DELTA_W_UNITS, **pairs_axis)
         if rows and rows[0].update.lost_fraction is not None:  # quantised weights or updates only
-            append_rows(g, "lost_fraction", np.array([r.update.lost_fraction for r in rows]),
-                        description="fraction of each layer pair's connections with ΔW ≠ 0 whose stored weight "
-                                    "did not change (the update fell below the weight resolution); NaN: no ΔW ≠ 0",
-                        units=FRACTION, **pairs_axis)
-        append_rows(g, "train_error", np.array([r.errors / r.examples for r in rows]),
-                    description="fraction of the batch misclassified at the free equilibrium", units=FRACTION)
-        append_rows(g, "cost", np.array([r.cost for r in rows]), description="mean ‖y − y_target‖² over the batch",
-                    units=DIMENSIONLESS)
+            append("metrics/batch/lost_fraction", np.array([r.update.lost_fraction for r in rows]),
+                   description="fraction of each layer pair's connections with ΔW ≠ 0 whose stored weight "
+                               "did not change (the update fell below the weight resolution); NaN: no ΔW ≠ 0",
+                   units=FRACTION, **pairs_axis)
+        append("metrics/batch/train_error", np.array([r.errors / r.examples for r in rows]),
+               description="fraction of the batch misclassified at the free equilibrium", units=FRACTION)
+        append("metrics/batch/cost", np.array([r.cost for r in rows]),
+               description="mean ‖y − y_target‖² over the batch", units=DIMENSIONLESS)
         if rows and rows[0].beta is not None:  # a rule with a β
-            append_rows(g, "beta", np.array([r.beta for r in rows]),
-                        description="signed β of the batch's weakly-clamped phase", units=DIMENSIONLESS)
-        append_rows(g, "epoch", np.full(len(rows), record.epoch), description="epoch of each batch",
-                    units=COORDINATE_UNITS["epoch"])
+            append("metrics/batch/beta", np.array([r.beta for r in rows]),
+                   description="signed β of the batch's weakly-clamped phase", units=DIMENSIONLESS)
+        append("metrics/batch/epoch", np.full(len(rows), record.epoch), description="epoch of each batch",
+               units=COORDINATE_UNITS["epoch"])
         if self.step_phases:
-            append_rows(g, "steps", np.array(self._batch_steps, dtype=np.int32).reshape(len(rows), -1),
-                        description="integration steps each phase of the batch took (dynamics.settle: until "
-                                    "settled; else the fixed t_free, t_clamped)",
-                        units=STEPS, axes="batch, phase", phases=self.step_phases)
+            append("metrics/batch/steps", np.array(self._batch_steps, dtype=np.int32).reshape(len(rows), -1),
+                   description="integration steps each phase of the batch took (dynamics.settle: until "
+                               "settled; else the fixed t_free, t_clamped)",
+                   units=STEPS, axes="batch, phase", phases=self.step_phases)
         self._batch_rows, self._batch_steps = [], []
-        g = self.file["metrics/epoch"]
         for name, (description, units) in {**EPOCH_METRICS, **self.extra_metrics}.items():
-            append_rows(g, name, np.array([getattr(record, name)]), description=description, units=units)
+            append(f"metrics/epoch/{name}", np.array([getattr(record, name)]), description=description,
+                   units=units)
         self._epochs_done += 1
-        self._lengths = checkpoint.appendable_lengths(self.file)
+        self._lengths = self.appendables.lengths()
         state = self.run.checkpoint(self._lengths)
         if self.ledger is not None:
             state.arrays |= self.ledger.state()
-        checkpoint.write(self.file, state)
-        self.file.attrs["epochs_completed"] = self._epochs_done
-        self.file.flush()
+        self._checkpoints.write(state, {"epochs_completed": self._epochs_done})
         self._check_stop()
 
 
@@ -406,5 +418,5 @@ def recording(path: str | Path, scenario: Scenario, *, resume: bool = False, kee
     with RunRecorder(path, scenario, run_ledger, resume=resume, keep_partial=keep_partial, max_batches=max_batches,
                      attrs=attrs) as recorder:
         tracer = [Tracer(recorder.file.require_group("trace"), scenario.trace, scenario.training.batch_size,
-                         resumed=recorder.checkpoint is not None)] if scenario.trace.enabled else []
+                         resumed=recorder.checkpoint is not None, appendables=recorder.appendables)] if scenario.trace.enabled else []
         yield Recording([run_ledger, *tracer, recorder], recorder)

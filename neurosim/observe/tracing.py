@@ -13,7 +13,9 @@ sampled values (one row per event) and the coordinates of each event (epoch, bat
 phase, step). Rows are buffered in memory and appended to chunked, gzip-compressed
 datasets at the end of every epoch, or sooner when the buffer exceeds
 ``flush_bytes``; the file is flushed after each write, so an interrupted run keeps
-every event recorded before the last write. Layout: ``docs/tracing.md``.
+every event recorded before the last write. The datasets are reached through the file's
+:class:`~neurosim.runfile.h5io.Appendables` (the recorder's, which counts their rows for
+the checkpoint), by their open handles. Layout: ``docs/tracing.md``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 from neurosim.config.trace import TraceConfig, parse_selection, selected
 from neurosim.errors import ConfigError
 from neurosim.observe.observer import Observer
-from neurosim.runfile.h5io import append_rows, create_appendable
+from neurosim.runfile.h5io import Appendables
 from neurosim.runfile.layout import (COORDINATE_UNITS, COORDINATES, DELTA_W_UNITS, NEURON_BANKS, PHASES,
                                      STATE_SCALE_UNITS, STATE_UNITS, SYNAPSE_BANKS, WEIGHT_UNITS)
 
@@ -136,8 +138,12 @@ class Tracer(Observer):
     """Records the device banks a :class:`TraceConfig` selects into an HDF5 group (``/trace``)."""
 
     def __init__(self, group: h5py.Group, config: TraceConfig, batch_size: int, flush_bytes: int = 64 << 20,
-                 resumed: bool = False):
+                 resumed: bool = False, appendables: Appendables | None = None):
         self.group = group
+        self.file = group.file
+        self.prefix = group.name.lstrip("/")
+        self.appendables = appendables
+        """Where the tracer's datasets are registered (default: its own, made when the run starts)."""
         self.resumed = resumed
         """The group already holds the layout and the events of a resumed run's completed epochs."""
         self.config = config
@@ -158,6 +164,8 @@ class Tracer(Observer):
         self.model = run.model
         self.cell_of = {phase.name: phase.cell for phase in controller.phases}
         self.rules = plan(self.config, self.batch_size, *_model_facts(controller))
+        if self.appendables is None:
+            self.appendables = Appendables(self.file, skip="checkpoint")
         if not self.resumed:
             self._write_layout(self.model)
             self._sample_epoch(-1)
@@ -235,21 +243,22 @@ class Tracer(Observer):
     def write(self) -> None:
         """Append every buffered event to the file and flush it."""
         blocks = self.model.blocks
+        append = self.appendables.append
         for rule in self.rules:
             if not rule.rows:
                 continue
-            g = self.group[rule.key]
+            path = f"{self.prefix}/{rule.key}"
             if isinstance(rule.rows[0], dict):
                 for block, name in blocks.items():
-                    append_rows(g, name, np.stack([row[block] for row in rule.rows]))
+                    append(f"{path}/{name}", np.stack([row[block] for row in rule.rows]))
             else:
-                append_rows(g, "values", np.stack(rule.rows))
+                append(f"{path}/values", np.stack(rule.rows))
             coords = np.array(rule.coords, dtype=np.int64)
             for k, name in enumerate(COORDINATES[rule.cadence]):
-                append_rows(g, name, coords[:, k].astype(np.int8 if name == "phase" else np.int32))
+                append(f"{path}/{name}", coords[:, k].astype(np.int8 if name == "phase" else np.int32))
             rule.rows, rule.coords = [], []
         self.buffered = 0
-        self.group.file.flush()
+        self.file.flush()
 
     def _write_layout(self, model) -> None:
         """Create every group with its attributes (units, axes, index mapping) before any event."""
@@ -275,14 +284,14 @@ class Tracer(Observer):
                              "when": CADENCE_INFO[rule.cadence],
                              "coordinates": list(COORDINATES[rule.cadence])})
             for name in COORDINATES[rule.cadence]:
-                ds = create_appendable(rg, name, (), np.int8 if name == "phase" else np.int32,
+                ds = self.appendables.create(rg, name, (), np.int8 if name == "phase" else np.int32,
                                        description=COORDINATE_INFO[name], units=COORDINATE_UNITS[name], axes="event")
                 if name == "phase":
                     ds.attrs["phase_names"] = list(PHASES)
             if rule.bank in SYNAPSE_BANKS:
                 for block, name in model.blocks.items():
                     pre, post = model.block_axes(block)
-                    create_appendable(rg, name, weights[block].shape, model.synapses.dtype, **{
+                    self.appendables.create(rg, name, weights[block].shape, model.synapses.dtype, **{
                         "axes": f"event, {pre}, {post}", **model.block_attrs(block),
                         "units": units, "description": f"{what}, block {name}",
                         "connectivity": masked.get(block, "complete"),
@@ -290,7 +299,7 @@ class Tracer(Observer):
                 continue
             columns = model.neurons.size
             shape = (columns,) if rule.bank == "bias" else (len(rule.samples), columns)
-            ds = create_appendable(rg, "values", shape, model.neurons.dtype, **{
+            ds = self.appendables.create(rg, "values", shape, model.neurons.dtype, **{
                 "axes": "event, neuron" if rule.bank == "bias" else "event, sample, neuron",
                 "units": units, "description": what,
                 "neuron_layer": neuron_layer, "neuron_index": neuron_index,

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
+from neurosim.runfile.h5io import write_all
+
 GROUP = "checkpoint"
 SLOTS = ("a", "b")
 
@@ -55,32 +57,100 @@ def appendable_lengths(file: h5py.File) -> dict[str, int]:
     return lengths
 
 
+DESCRIPTION = ("the run's state after its last completed epoch, from which --resume continues; "
+               "two slots written in turn, `latest` names the valid one")
+
+
 def write(file: h5py.File, checkpoint: Checkpoint) -> None:
-    """Store ``checkpoint`` in the free slot, flush, then make it the latest."""
-    group = file.require_group(GROUP)
-    group.attrs["description"] = ("the run's state after its last completed epoch, from which --resume continues; "
-                                  "two slots written in turn, `latest` names the valid one")
-    slot_name = SLOTS[1] if group.attrs.get("latest") == SLOTS[0] else SLOTS[0]
-    slot = group.require_group(slot_name)
-    for name, array in checkpoint.arrays.items():
-        array = np.asarray(array)
-        if name in slot and slot[name].shape == array.shape and slot[name].dtype == array.dtype:
-            slot[name][...] = array
-        else:
-            if name in slot:
+    """Store ``checkpoint`` in the free slot, flush, then make it the latest (a one-off
+    :class:`Writer`; a run writing a checkpoint after every epoch keeps one)."""
+    Writer(file).write(checkpoint)
+
+
+SAME_BYTES = 8192
+"""Arrays up to this size are compared with the slot's copy before being written."""
+
+
+class Writer:
+    """Writes the checkpoints of one open file, keeping the handles, shapes and dtypes of
+    both slots' datasets between epochs.
+
+    An array keeping its shape is overwritten in place; one whose first dimension changed
+    (the per-epoch records, one row longer each epoch) is resized in place, its dataset
+    re-created once as a chunked one that can grow; any other change re-creates the
+    dataset. A small array (``SAME_BYTES`` or less: counters, random-stream positions)
+    equal to what this writer last wrote into the slot is not written again. A dataset's
+    description is written when it is created, never again.
+    """
+
+    def __init__(self, file: h5py.File):
+        self.file = file
+        self.group = file.require_group(GROUP)
+        if self.group.attrs.get("description") != DESCRIPTION:
+            self.group.attrs["description"] = DESCRIPTION
+        self.latest = self.group.attrs.get("latest")
+        self.slots: dict[str, tuple[h5py.Group, dict[str, list]]] = {}
+        """Slot name -> (group, {array name: [dataset, shape, dtype, copy written (small arrays)]})."""
+
+    def _slot(self, name: str) -> tuple[h5py.Group, dict[str, list]]:
+        if name not in self.slots:
+            slot = self.group.require_group(name)
+            held = json.loads(slot.attrs["names"]) if "names" in slot.attrs else sorted(_datasets(slot))
+            entries = {}
+            for array in held:
+                ds = slot[array]
+                entries[array] = [ds, ds.shape, ds.dtype, None]
+            self.slots[name] = (slot, entries)
+        return self.slots[name]
+
+    def write(self, checkpoint: Checkpoint, root_attrs: dict | None = None) -> None:
+        """Store ``checkpoint`` in the free slot, flush, then make it the latest, setting
+        ``root_attrs`` on the file's root with it (one flush for both)."""
+        slot_name = SLOTS[1] if self.latest == SLOTS[0] else SLOTS[0]
+        slot, entries = self._slot(slot_name)
+        for name, array in checkpoint.arrays.items():
+            array = np.asarray(array)
+            entry = entries.get(name)
+            if entry is not None and entry[2] == array.dtype and entry[1] != array.shape and array.ndim \
+                    and len(entry[1]) == array.ndim and entry[1][1:] == array.shape[1:] \
+                    and entry[0].maxshape[0] is None:
+                entry[0].id.set_extent(array.shape)
+                entry[1] = array.shape
+            if entry is not None and entry[1] == array.shape and entry[2] == array.dtype:
+                small = array.nbytes <= SAME_BYTES
+                if small and entry[3] is not None and np.array_equal(entry[3], array):
+                    continue
+                if array.size:
+                    write_all(entry[0], array)
+                entry[3] = array.copy() if small else None
+                continue
+            grows = entry is not None and array.ndim > 0 and len(entry[1]) == array.ndim \
+                and entry[1][1:] == array.shape[1:]
+            if entry is not None:
                 del slot[name]
-            ds = slot.create_dataset(name, data=array)
+            if grows:  # a per-epoch record: from now on resized in place
+                row = max(1, int(np.prod(array.shape[1:], dtype=np.int64)) * array.dtype.itemsize)
+                ds = slot.create_dataset(name, data=array, maxshape=(None, *array.shape[1:]),
+                                         chunks=(max(1, min(1024, (64 << 10) // row)), *array.shape[1:]))
+            else:
+                ds = slot.create_dataset(name, data=array)
             ds.attrs["description"] = f"checkpointed state: {name}"
-    held = set(json.loads(slot.attrs["names"])) if "names" in slot.attrs else _datasets(slot)
-    for name in held - set(checkpoint.arrays):
-        del slot[name]
-    slot.attrs["names"] = json.dumps(sorted(checkpoint.arrays))
-    slot.attrs["epochs_completed"] = checkpoint.epochs_completed
-    slot.attrs["generators"] = json.dumps(checkpoint.generators)
-    slot.attrs["lengths"] = json.dumps(checkpoint.lengths)
-    file.flush()
-    group.attrs["latest"] = slot_name
-    file.flush()
+            entries[name] = [ds, array.shape, array.dtype, array.copy() if array.nbytes <= SAME_BYTES else None]
+        for name in set(entries) - set(checkpoint.arrays):
+            del slot[name]
+            del entries[name]
+        names = json.dumps(sorted(checkpoint.arrays))
+        if slot.attrs.get("names") != names:
+            slot.attrs["names"] = names
+        slot.attrs["epochs_completed"] = checkpoint.epochs_completed
+        slot.attrs["generators"] = json.dumps(checkpoint.generators)
+        slot.attrs["lengths"] = json.dumps(checkpoint.lengths)
+        self.file.flush()
+        self.group.attrs["latest"] = slot_name
+        self.latest = slot_name
+        for key, value in (root_attrs or {}).items():
+            self.file.attrs[key] = value
+        self.file.flush()
 
 
 def read(file: h5py.File) -> Checkpoint | None:

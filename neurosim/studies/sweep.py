@@ -25,8 +25,9 @@ has worker threads, so that a worker is seldom assigned a point it cannot start 
 Dask counts a task as killed by every worker that dies while the task is assigned there,
 started or not, so a point queued behind a crashing one shares its blame.
 
-Loss-free. After every epoch a worker puts its partial run file (with the epoch's
-checkpoint) on a Dask queue, and the client keeps the newest as ``NAME.h5.partial``. When
+Loss-free. After its first epoch, and then after an epoch at most every ``SHIP_SECONDS``
+(every epoch where epochs are longer), a worker puts its partial run file (with the
+epoch's checkpoint) on a Dask queue, and the client keeps the newest as ``NAME.h5.partial``. When
 a point finishes, the client writes ``NAME.h5.writing``, adds the point's sweep
 attributes, flushes it to disk and renames it ``NAME.h5``: a file with the final name is
 complete (its ``status`` attribute says ``complete`` and its ``/config`` hash matches the
@@ -91,19 +92,41 @@ class PointResult:
     worker: str
 
 
-class ShipCheckpoints(Observer):
-    """After every completed epoch but the last (the recorder has written its checkpoint; the
-    last one's result follows at once), put the partial run file's bytes on the Dask queue
-    ``queue`` for the client to keep as ``NAME.h5.partial``."""
+SHIP_SECONDS = 5.0
+"""Least time between two partial files a worker sends the client (see :class:`ShipCheckpoints`)."""
 
-    def __init__(self, queue: str, name: str, partial: Path, epochs: int):
+
+class ShipCheckpoints(Observer):
+    """After a completed epoch (the recorder has written its checkpoint), put the partial run
+    file's bytes on the Dask queue ``queue`` for the client to keep as ``NAME.h5.partial``:
+    after the first completed epoch of the task, then after the first epoch that completes
+    ``interval`` seconds or more after the last one sent; never after the last epoch, whose
+    result (the complete file) follows at once.
+
+    The trade-off: sending the whole file costs tens of milliseconds (read it, pass it
+    through the scheduler, the client writes it), nothing beside an epoch of minutes, but
+    many times an epoch of a few milliseconds (a DEEP task of four examples). Where epochs
+    take ``interval`` or longer, which is where losing one would matter, every epoch is
+    sent as before; where they are shorter, a worker that dies, or a sweep killed,
+    loses at most the epochs of the last ``interval`` seconds (plus the one in progress),
+    never more. The file the worker writes still holds a checkpoint of every epoch, and a
+    point that finishes returns its complete file."""
+
+    def __init__(self, queue: str, name: str, partial: Path, epochs: int, interval: float = SHIP_SECONDS):
         self.queue, self.name, self.partial, self.epochs = queue, name, partial, epochs
+        self.interval = interval
+        self.sent: float | None = None
+        """``time.monotonic()`` when the last file was sent (None: none yet)."""
 
     def on_epoch_end(self, record) -> None:
         from distributed import Queue
 
-        if record.epoch + 1 < self.epochs:
+        if record.epoch + 1 >= self.epochs:
+            return
+        now = time.monotonic()
+        if self.sent is None or now - self.sent >= self.interval:
             Queue(self.queue).put((self.name, self.partial.read_bytes()))
+            self.sent = time.monotonic()
 
 
 def run_point(name: str, scenario_yaml: str, dataset: Dataset, partial: bytes | None = None,
@@ -111,7 +134,8 @@ def run_point(name: str, scenario_yaml: str, dataset: Dataset, partial: bytes | 
     """Run one point on a worker and return its run file's bytes (executed by Dask).
 
     ``partial``: the unfinished run file of an earlier attempt, continued from its last
-    checkpoint. ``queue``: the Dask queue to send the partial file to after every epoch.
+    checkpoint. ``queue``: the Dask queue to send the partial file to after completed epochs
+    (:class:`ShipCheckpoints`).
     """
     scenario = scenario_from_dict(parse_yaml(scenario_yaml))
     started = time.perf_counter()
