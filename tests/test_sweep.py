@@ -200,20 +200,6 @@ def test_sweep_runs_a_directed_scenario(tmp_path, monkeypatch, capsys):
     assert [row["status"] for row in csv_rows(out / "summary.csv")] == ["complete", "complete"]
 
 
-def test_sweep_validates_the_file_before_its_overrides_and_the_overrides_together(tmp_path, monkeypatch, capsys):
-    """As ``neurosim run``: a bad value in the file is refused (naming the file) even when
-    --set replaces it, and keys that only fit together may be set one by one; nothing runs."""
-    bad = write_scenario(tmp_path, network_scenario(**{"training.epochs": "ten"}), "bad.yaml")
-    code, _, err = run_cli(monkeypatch, capsys, "sweep", bad, "--set", "training.epochs=1", "--grid", "seed=0,1",
-                           "--out", tmp_path / "never", "--quiet")
-    assert code == 1 and f"{bad}: training.epochs" in err and not (tmp_path / "never").exists()
-    good = write_scenario(tmp_path, network_scenario(), "good.yaml")
-    code, _, err = run_cli(monkeypatch, capsys, "sweep", good, "--set", "data.source=idx", "--set",
-                           f"data.path={tmp_path / 'no-such-dir'}", "--grid", "seed=0,1", "--out", tmp_path / "idx",
-                           "--quiet")
-    assert code == 1 and "no-such-dir" in err and "only used with source" not in err and "needs 'path'" not in err
-
-
 def drawn_lines(monkeypatch, draw) -> dict[str, tuple[list, list]]:
     """Run ``draw()`` and return the lines of the sweep figure it saved: label -> (x, y)."""
     figures = []
