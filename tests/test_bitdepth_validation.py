@@ -28,7 +28,7 @@ def _no_training(*args, **kwargs):
 
 
 @settings(max_examples=60, deadline=None)
-@given(good=st.lists(st.integers(1, MAX_BITS), max_size=4),
+@given(good=st.lists(st.integers(1, MAX_BITS), max_size=4, unique=True),
        bad=st.one_of(st.integers(-5, 0), st.integers(MAX_BITS + 1, 64)),
        position=st.integers(0, 4), signal=st.sampled_from(sorted(set(bitdepth.SIGNALS) - {"errors"})),
        roundings=st.lists(st.sampled_from(["nearest", "stochastic", "truncate"]), min_size=1, max_size=3, unique=True))
@@ -49,6 +49,7 @@ def test_any_bad_bit_depth_is_refused_before_anything_trains(good, bad, position
     ("weights", [], ["nearest"], "--bits", "no bit depth"),
     ("weights", [4.5], ["nearest"], "--bits", "4.5"),
     ("weights", [4, 6, 4], ["nearest"], "--bits", "twice"),
+    ("weights", [4], ["nearest", "stochastic", "nearest"], "--rounding", "twice"),
 ])
 def test_a_bad_signal_rounding_or_list_is_refused_before_anything_trains(monkeypatch, signal, bits, roundings,
                                                                          option, named):
@@ -68,6 +69,10 @@ def test_the_plan_holds_the_float_reference_and_every_setting_at_every_seed_once
         f"weights.nearest.bits={MAX_BITS}_seed={seed}", f"weights.nearest.bits={MAX_BITS}_seed={seed + 1}",
         f"weights.stochastic.bits=2_seed={seed}", f"weights.stochastic.bits=2_seed={seed + 1}",
         f"weights.stochastic.bits={MAX_BITS}_seed={seed}", f"weights.stochastic.bits={MAX_BITS}_seed={seed + 1}"]
+    assert [p.params for p in study.points[:3]] == [{"rounding": "float", "bits": "float", "seed": seed},
+                                                    {"rounding": "float", "bits": "float", "seed": seed + 1},
+                                                    {"rounding": "nearest", "bits": 2, "seed": seed}]
+    assert [a.key for a in study.axes] == ["rounding", "bits", "seed"]
     assert all(p.scenario.devices.ideal for p in study.points[:2])
     assert [p.scenario.seed for p in study.points] == [seed, seed + 1] * 5
     for point in study.points[2:]:
@@ -85,3 +90,14 @@ def test_the_command_refuses_a_bit_depth_before_training_and_writes_nothing(tmp_
     code, _, err = run_cli(monkeypatch, capsys, "bitdepth", path, "--bits", bits, "--out", out)
     assert code == 1 and "error: --bits: " in err and "bits of weights" in err and "24" in err
     assert not out.exists()
+
+
+def test_a_float_reference_that_cannot_be_built_names_the_scenario_file_not_an_option(monkeypatch):
+    """The float reference is the scenario with ideal devices: when it does not fit its data
+    (here an input layer of 100 neurons for 784-pixel digits), the error is the file's."""
+    monkeypatch.setattr(bitdepth, "run_sweep", _no_training)
+    content = network_scenario(**{"topology.sizes": [100, 8, 10]})
+    with pytest.raises(ConfigError) as info:
+        bitdepth.study(FILE, content, "weights", [4], ["nearest"])
+    assert info.value.file == FILE and info.value.key_path.startswith("topology")
+    assert "float reference" in info.value.reason or "ideal reference" in info.value.reason

@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pytest
+from scipy import stats
 
 import neurosim
 
@@ -190,11 +191,18 @@ def test_bitdepth_command_writes_tables_with_intervals_and_plot_and_reruns_nothi
         expected = "within" if high <= 0.02 + 1e-9 else "beyond" if low > 0.02 + 1e-9 else "undecided"
         assert row["verdict"] == expected
         differences = [float(row[f"test_error_seed_{s}"]) - float(rows[0][f"test_error_seed_{s}"]) for s in (1, 2)]
-        assert float(row["difference_mean"]) == pytest.approx(sum(differences) / 2)
+        half = stats.t.ppf(0.975, 1) * np.std(differences, ddof=1) / np.sqrt(2)  # paired seed by seed
+        assert float(row["difference_mean"]) == pytest.approx(np.mean(differences))
+        assert (low, high) == pytest.approx((np.mean(differences) - half, np.mean(differences) + half), abs=1e-6)
     assert float(rows[1]["lost_0-1"]) == 1.0
     assert float(rows[2]["test_error_mean"]) <= float(rows[1]["test_error_mean"])
     assert (tmp_path / "out" / "bitdepth.png").stat().st_size > 0
     assert "Lowest bit depth within" in (tmp_path / "out" / "bitdepth.md").read_text()
+    with open(tmp_path / "out" / "summary.csv") as f:  # the sweep's own summary: one grid, rounding × bits × seed
+        summary = list(csv.DictReader(f))
+    assert sorted((r["rounding"], r["bits"], r["seed"]) for r in summary) == sorted(
+        (rounding, bits, seed) for rounding, bits in (("float", "float"), ("nearest", "2"), ("nearest", "16"))
+        for seed in ("1", "2"))
     stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").glob("*_seed=*.h5")}
     again = invoke_cli(*args)
     assert again.exit_code == 0, again.output

@@ -164,8 +164,8 @@ def _spread(ax, x: np.ndarray, samples: list[list[float]], color: str, style: st
     mean = np.array([iv.mean for iv in intervals])
     low = np.array([iv.mean - iv.low if iv.n > 1 else 0.0 for iv in intervals])
     high = np.array([iv.high - iv.mean if iv.n > 1 else 0.0 for iv in intervals])
-    ax.errorbar(x, mean, yerr=[low, high], fmt="o" + style, color=color, capsize=3, mfc="white" if style else None,
-                label=label)
+    ax.errorbar(x, mean, yerr=[low, high], fmt="o" + style, color=color, capsize=3,
+                mfc="white" if style == "--" else None, label=label)
     for xi, values in zip(x, samples):
         ax.plot([xi] * len(values), values, ".", color=color, alpha=0.35, ms=4)
 
@@ -198,7 +198,7 @@ def p_sweep(runs: list[Run], pairs: str = "adjacent") -> plt.Figure:
                     if name in r.layer_pairs:
                         values.append(rms[epoch == 0, r.layer_pairs.index(name)].mean())
                 samples.append(values or [np.nan])
-            _spread(bottom, p, samples, f"C{k}", "", f"layers {name}")
+            _spread(bottom, p, samples, f"C{k}", "-", f"layers {name}")
         bottom.set_yscale("log")
         bottom.set_ylabel("mean RMS correction in epoch 1\n(weight units per batch)")
         bottom.set_xlabel("rewired fraction p (%)")

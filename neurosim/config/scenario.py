@@ -565,8 +565,8 @@ def validate_with_overrides(content: dict, overrides: dict[str, Any], path: Path
     try:
         return scenario_from_dict(content, f"{path} with {' '.join(given.values())}", path.parent)
     except ConfigError as exc:
-        def related(key: str) -> bool:
-            where = exc.key_path or ""
-            return where == key or where.startswith(key + ".") or key.startswith(where + ".")
-        blamed = [text for key, text in given.items() if related(key)] or list(given.values())
+        where = exc.key_path or ""
+        blamed = [text for key, text in given.items()
+                  if where == key or where.startswith(key + ".") or key.startswith(where + ".")]
+        blamed = blamed or list(given.values())
         raise ConfigError(f"{path} with {' '.join(blamed)}", exc.key_path, exc.reason) from None

@@ -106,6 +106,8 @@ def _check_options(signal: str, bits: list[int], roundings: list[str], datapath:
     for rounding in roundings:
         if rounding not in ROUNDING:
             raise ConfigError(None, "--rounding", f"unknown rounding {rounding!r}; use {', '.join(ROUNDING)}")
+    if len(set(roundings)) < len(roundings):
+        raise ConfigError(None, "--rounding", f"a rounding mode is listed twice in {','.join(roundings)}")
     if not bits:
         raise ConfigError(None, "--bits", "no bit depth given, e.g. 2,4,6,8")
     for b in bits:
@@ -125,16 +127,20 @@ def plan(file: str | Path, content: dict, signal: str, bits: list[int], rounding
     base = scenario_from_dict(copy.deepcopy(content), str(file), Path(file).parent)
     _check_options(signal, bits, roundings, getattr(base, "datapath", "ep"))
     bits = [int(b) for b in bits]
-    plans, points, names = {}, [], set()
+    plans, params = {}, {}
     for rounding in roundings:
         one = tolerance.plan(file, content, f"{signal}.{rounding}.bits", bits, seeds, "ideal", max_batches,
                              changes=lambda b, r=rounding: overrides(signal, b, r), option="--bits",
-                             describe=lambda b, r=rounding: f"{b} bits of {signal} ({r} rounding)")
+                             describe=lambda b, r=rounding: f"{b} bits of {signal} ({r} rounding)",
+                             reference_option=None)
         plans[rounding] = one
-        for point in one.points:  # the float reference's runs are the same in every plan
-            if point.name not in names:
-                names.add(point.name)
-                points.append(point)
+        for name, seed in zip(one.reference_runs, one.seeds):
+            params[name] = {"rounding": "float", "bits": "float", "seed": seed}
+        for b, names in zip(one.values, one.runs):
+            params.update({name: {"rounding": rounding, "bits": b, "seed": seed} for name, seed in zip(names, one.seeds)})
+    # the sweep's grid is rounding x bits x seed (the float reference's runs, shared by every plan, once)
+    scenarios = {point.name: point.scenario for one in plans.values() for point in one.points}
+    points = [Point(params[name], name, scenario) for name, scenario in scenarios.items()]
     seed_axis = next(iter(plans.values())).axes[-1]
     axes = [Axis("rounding", ("float", *roundings), "--rounding"), Axis("bits", ("float", *bits), "--bits"), seed_axis]
     return Study(signal, tuple(bits), tuple(roundings), plans, points, axes)
@@ -238,8 +244,9 @@ def verdict_lines(result: Result) -> list[str]:
     for rounding in result.study.roundings:
         best = result.lowest_within(rounding)
         if best is None:
+            largest = result.series(rounding)[-1]
             lines.append(f"Lowest bit depth within {100 * result.margin:g} points of float ({rounding}): "
-                         f"none tested.  ")
+                         f"none (the largest depth tested, {largest.bits} bits, is {largest.row.verdict}).  ")
             continue
         row = next(s.row for s in result.series(rounding) if s.bits == best)
         interval = "" if math.isnan(row.test.low) else (

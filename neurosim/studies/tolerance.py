@@ -25,8 +25,9 @@ A key path under ``synapse.``, ``neuron.``, ``timing.`` or ``energy.`` is a devi
 is set through ``device_overrides`` (``synapse.pulsed.up_down`` →
 ``device_overrides.synapse.pulsed.up_down``); any other key is a scenario key.
 
-``neurosim bitdepth`` is this study for bit depths with a float reference and one seed: it
-shares :func:`tolerable_range`, :func:`plot_errors` and the table writers.
+``neurosim bitdepth`` (:mod:`neurosim.studies.bitdepth`) is this study for bit depths: one
+plan per rounding mode whose values set a signal's points together (``changes``), the ideal
+reference, the same seeds, intervals and verdicts.
 """
 
 from __future__ import annotations
@@ -210,7 +211,7 @@ def shortened(content: dict, scenario: Scenario, dataset: Dataset, max_batches: 
 def plan(file: str | Path, content: dict, key: str, values: Sequence[Any], seeds: int = 3,
          reference: str = "given", max_batches: int | None = None,
          changes: Callable[[Any], dict[str, Any]] | None = None, option: str = "--param",
-         describe: Callable[[Any], str] | None = None) -> Plan:
+         describe: Callable[[Any], str] | None = None, reference_option: str | None = "--reference") -> Plan:
     """Every run of the study, each scenario validated and its model and controller built
     against its data, so that a bad value is refused before anything trains. ``content``: the
     scenario file's mapping (:func:`read_scenario`); ``key``: a scenario key path
@@ -221,7 +222,8 @@ def plan(file: str | Path, content: dict, key: str, values: Sequence[Any], seeds
     the weight's and its update's points, with a rounding) gives ``changes``: value → the
     key paths and values it sets (default ``{key: value}``); ``key`` then only names the
     value in point names and tables. ``option`` and ``describe`` (value → words) are how a
-    bad value's error names it."""
+    bad value's error names it; ``reference_option`` names a reference that cannot be built
+    (None: the scenario file itself, for a study whose reference is not an option)."""
     file = str(file)
     base_dir = Path(file).parent
     if reference not in REFERENCES:
@@ -262,8 +264,11 @@ def plan(file: str | Path, content: dict, key: str, values: Sequence[Any], seeds
             if seed == first:  # every check of the scenario against its data, once per setting
                 build_controller(scenario, data_of(scenario))
         except ConfigError as exc:
-            inner = "" if exc.key_path in ("", key, *keys) else f"{exc.key_path}: "
-            raise ConfigError(None, option if keys else "--reference", f"{what}: {inner}{exc.reason}") from None
+            if not keys and reference_option is None:
+                raise ConfigError(file, exc.key_path, f"{what}: {exc.reason}") from None
+            named = exc.key_path in ("", key) or (len(keys) == 1 and exc.key_path in keys)
+            inner = "" if named else f"{exc.key_path}: "
+            raise ConfigError(None, option if keys else reference_option, f"{what}: {inner}{exc.reason}") from None
         return scenario
 
     reference_runs = [resolve({}, s, reference == "ideal", f"the {reference} reference") for s in seed_list]
