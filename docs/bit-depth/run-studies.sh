@@ -8,7 +8,7 @@ set -e
 OUT=${1:-docs/bit-depth}
 workers=${WORKERS:+--workers $WORKERS}
 for pair in per-layer-rates:bit-depth-weights layer-skipping:bit-depth-weights-skipping; do
-  neurosim bitdepth "scenarios/${pair#*:}.yaml" --signal weights --bits 4,6,8,10,12,14,16 \
+  neurosim bitdepth "scenarios/${pair#*:}.yaml" --signal weights --bits 4,6,8,9,10,11,12,14,16 \
       --rounding nearest,stochastic --seeds 5 --margin 0.02 --out "runs/bit-depth/${pair%%:*}" $workers --quiet
   mkdir -p "$OUT/${pair%%:*}"
   cp runs/bit-depth/"${pair%%:*}"/bitdepth.{csv,md,png} "$OUT/${pair%%:*}/"
