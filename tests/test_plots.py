@@ -247,3 +247,9 @@ def test_plot_command_names_the_option_and_writes_nothing(run_files, tmp_path, m
                            "--out", out)
     assert code == 1 and "error: --neuron 1:8: layer 1 has neurons 0–7" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@given(count=st.integers(1, 40))
+def test_every_layer_pair_gets_its_own_colour(count):
+    colours = [tuple(np.atleast_1d(c)) if not isinstance(c, str) else c for c in plots.pair_colours(count)]
+    assert len(colours) == count == len(set(colours))

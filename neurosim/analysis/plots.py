@@ -125,6 +125,14 @@ def errors(runs: list[Run]) -> plt.Figure:
     return fig
 
 
+def pair_colours(count: int) -> list:
+    """One colour per layer pair: the default cycle for up to 10 pairs, evenly spaced viridis
+    colours (input side dark, output side light) beyond, so that no two pairs share one."""
+    if count <= 10:
+        return [f"C{k}" for k in range(count)]
+    return list(plt.get_cmap("viridis")(np.linspace(0, 0.9, count)))
+
+
 def rates(runs: list[Run], pairs: str = "adjacent", window: int = 11) -> plt.Figure:
     """RMS correction per layer pair against training batch, centred moving average, log y; a panel per run."""
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
@@ -133,10 +141,11 @@ def rates(runs: list[Run], pairs: str = "adjacent", window: int = 11) -> plt.Fig
         fig, axes = plt.subplots(1, len(runs), figsize=(3.2 * len(runs) + 0.6, 3.2), sharey=True, squeeze=False)
         for ax, run, label in zip(axes[0], runs, labels(runs)):
             rms = _need(run, run.batch, "rms_correction", "batch")
-            for k, name in enumerate(_pairs(run, pairs)):
+            names = _pairs(run, pairs)
+            for name, color in zip(names, pair_colours(len(names))):
                 column = run.layer_pairs.index(name)
                 smooth = moving_average(rms[:, column], window)
-                ax.plot(np.arange(1, len(rms) + 1), smooth, color=f"C{k}", label=f"layers {name}")
+                ax.plot(np.arange(1, len(rms) + 1), smooth, color=color, label=f"layers {name}")
             ax.set_yscale("log")
             ax.set_xlabel("training batch")
             ax.set_title(label)
