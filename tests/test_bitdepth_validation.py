@@ -35,7 +35,7 @@ def _no_training(*args, **kwargs):
 def test_any_bad_bit_depth_is_refused_before_anything_trains(good, bad, position, signal, roundings):
     bits = good[:position] + [bad] + good[position:]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(bitdepth, "run_sweep", _no_training)
+        patch.setattr(bitdepth.tolerance, "run_points", _no_training)
         with pytest.raises(ConfigError) as info:
             bitdepth.study(FILE, CONTENT, signal, bits, roundings)
     assert info.value.key_path == "--bits" and str(bad) in info.value.reason
@@ -53,7 +53,7 @@ def test_any_bad_bit_depth_is_refused_before_anything_trains(good, bad, position
 ])
 def test_a_bad_signal_rounding_or_list_is_refused_before_anything_trains(monkeypatch, signal, bits, roundings,
                                                                          option, named):
-    monkeypatch.setattr(bitdepth, "run_sweep", _no_training)
+    monkeypatch.setattr(bitdepth.tolerance, "run_points", _no_training)
     with pytest.raises(ConfigError) as info:
         bitdepth.study(FILE, CONTENT, signal, bits, roundings)
     assert info.value.key_path == option and named in info.value.reason
@@ -84,7 +84,7 @@ def test_the_plan_holds_the_float_reference_and_every_setting_at_every_seed_once
 
 @pytest.mark.parametrize("bits", ["2,30", "30,4", "25"])
 def test_the_command_refuses_a_bit_depth_before_training_and_writes_nothing(tmp_path, monkeypatch, capsys, bits):
-    monkeypatch.setattr(bitdepth, "run_sweep", _no_training)
+    monkeypatch.setattr(bitdepth.tolerance, "run_points", _no_training)
     path = write_scenario(tmp_path, network_scenario())
     out = tmp_path / "study"
     code, _, err = run_cli(monkeypatch, capsys, "bitdepth", path, "--bits", bits, "--out", out)
@@ -95,7 +95,7 @@ def test_the_command_refuses_a_bit_depth_before_training_and_writes_nothing(tmp_
 def test_a_float_reference_that_cannot_be_built_names_the_scenario_file_not_an_option(monkeypatch):
     """The float reference is the scenario with ideal devices: when it does not fit its data
     (here an input layer of 100 neurons for 784-pixel digits), the error is the file's."""
-    monkeypatch.setattr(bitdepth, "run_sweep", _no_training)
+    monkeypatch.setattr(bitdepth.tolerance, "run_points", _no_training)
     content = network_scenario(**{"topology.sizes": [100, 8, 10]})
     with pytest.raises(ConfigError) as info:
         bitdepth.study(FILE, content, "weights", [4], ["nearest"])

@@ -39,8 +39,7 @@ from neurosim.errors import ConfigError
 from neurosim.runfile.read import Run
 from neurosim.studies import tolerance
 from neurosim.studies.grid import Axis, Point
-from neurosim.studies.sweep import Manifest, run_sweep
-from neurosim.studies.sweep_summary import write_summary
+from neurosim.studies.sweep import Manifest
 from neurosim.analysis.statistics import CONFIDENCE, Interval
 from neurosim.studies.tolerance import (REFERENCE, WITHIN, format_interval, format_number, format_percent,
                                        format_points, markdown_table)
@@ -334,9 +333,7 @@ def study(file: str | Path, content: dict, signal: str, bits: list[int], roundin
     report(f"{the_study.name}: {signal} at {','.join(map(str, the_study.bits))} bits, rounding "
            f"{','.join(the_study.roundings)}, {len(the_study.seeds)} seed(s): {len(the_study.points)} run(s) of "
            f"{the_study.epochs} epoch(s) -> {directory}")
-    manifest = run_sweep(directory, str(file), content, the_study.axes, the_study.points, workers=workers,
-                         progress=progress)
-    write_summary(directory)
+    manifest = tolerance.run_points(directory, file, content, the_study.axes, the_study.points, workers, progress)
     result = results(the_study, directory, margin)
     report("\n" + write_tables(result, directory))
     plot(result, directory / "bitdepth.png")

@@ -585,6 +585,15 @@ def default_directory(file: str | Path, key: str) -> Path:
     return Path("runs") / f"{Path(file).stem}-tolerance-{key.rsplit('.', 1)[-1]}"
 
 
+def run_points(directory: Path, file: str | Path, content: dict, axes: list[Axis], points: list[Point],
+               workers: int | None, progress: bool) -> Manifest:
+    """Run every run of a study not yet complete in ``directory`` on the sweep engine (local
+    processes), write the sweep's summary there, and return its manifest."""
+    manifest = run_sweep(directory, str(file), content, axes, points, workers=workers, progress=progress)
+    write_summary(directory)
+    return manifest
+
+
 def study(file: str | Path, content: dict, param: str, seeds: int = 3, margin: float = 0.02,
           reference: str = "given", out: str | Path | None = None, max_batches: int | None = None,
           workers: int | None = None, progress: bool = True,
@@ -598,9 +607,7 @@ def study(file: str | Path, content: dict, param: str, seeds: int = 3, margin: f
     directory = Path(out) if out is not None else default_directory(file, key)
     report(f"{the_plan.name}: {key} = {', '.join(map(_value_text, values))}; {len(the_plan.seeds)} seed(s); "
            f"{reference} reference: {len(the_plan.points)} run(s) of {the_plan.epochs} epoch(s) -> {directory}")
-    manifest = run_sweep(directory, str(file), content, the_plan.axes, the_plan.points, workers=workers,
-                         progress=progress)
-    write_summary(directory)
+    manifest = run_points(directory, file, content, the_plan.axes, the_plan.points, workers, progress)
     result = results(the_plan, directory, margin)
     report("\n" + write_tables(result, directory))
     plot(result, directory / "tolerance.png")
