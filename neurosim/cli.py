@@ -362,6 +362,19 @@ def plot(runs: tuple[Path, ...], kind: str | None, out: Path | None, pairs: str,
     click.echo(f"wrote {plots.save(fig, out)}")
 
 
+def _study_run_options(command):
+    """The options every seeded study (``bitdepth``, ``tolerance``) takes for running its points."""
+    for option in reversed([
+        click.option("--max-batches", type=click.IntRange(min=1),
+                     help="Shorten every run: data.train_size and data.test_size become N x batch_size."),
+        click.option("--workers", type=click.IntRange(min=1), help="Local worker processes [default: one per core]."),
+        click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override one scenario key."),
+        click.option("--quiet", is_flag=True, help="No progress bar."),
+    ]):
+        command = option(command)
+    return command
+
+
 def _int_list(ctx, param, value: str) -> list[int]:
     """Comma-separated integers, in the order given (the study checks their range and repeats)."""
     try:
@@ -389,11 +402,7 @@ def _names(ctx, param, value: str) -> list[str]:
               help="Tolerated test-error increase over float (fraction, 0.02 = 2 points).")
 @click.option("--out", type=click.Path(file_okay=False),
               help="Study directory [default: runs/<file name>-bitdepth].")
-@click.option("--max-batches", type=click.IntRange(min=1),
-              help="Shorten every run: data.train_size and data.test_size become N x batch_size.")
-@click.option("--workers", type=click.IntRange(min=1), help="Local worker processes [default: one per core].")
-@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override one scenario key.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_study_run_options
 def bitdepth(file: str, signal: str, bits: list[int], roundings: list[str], seeds: int, margin: float,
              out: str | None, max_batches: int | None, workers: int | None, overrides: tuple[str, ...],
              quiet: bool) -> None:
@@ -424,11 +433,7 @@ def bitdepth(file: str, signal: str, bits: list[int], roundings: list[str], seed
               help="Compare with the scenario as given, or with every device ideal.")
 @click.option("--out", type=click.Path(file_okay=False),
               help="Study directory [default: runs/<file name>-tolerance-<parameter>].")
-@click.option("--max-batches", type=click.IntRange(min=1),
-              help="Shorten every run: data.train_size and data.test_size become N x batch_size.")
-@click.option("--workers", type=click.IntRange(min=1), help="Local worker processes [default: one per core].")
-@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override one scenario key.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_study_run_options
 def tolerance(file: str, param: str, seeds: int, margin: float, reference: str, out: str | None,
               max_batches: int | None, workers: int | None, overrides: tuple[str, ...], quiet: bool) -> None:
     """Sweep one (device) parameter over several seeds against a reference; write a table with
