@@ -1,11 +1,31 @@
 #!/bin/bash
 # The paper's three networks on the embedded data for 15 epochs each (issue 15), one after the
-# other, with the paper's fixed phases. Every run resumes from its last completed epoch, so
-# stopping this script (or the machine) loses at most one epoch per network: run it again
-# to continue. Run from the repository root; about 30-60 minutes per network on 2 cores.
+# other. Every run resumes from its last completed epoch, so stopping this script (or the
+# machine) loses at most one epoch per network: run it again to continue. Run from the
+# repository root.
+#   docs/reproduction/run-to-convergence.sh [OUT] [NETWORK ...]
+#       the paper's fixed phases (500 free steps); about 200 s per epoch of a layered
+#       network and 400 s of the layer-skipping one on one core
+#   SETTLE=1e-5 docs/reproduction/run-to-convergence.sh [OUT] [NETWORK ...]
+#       free phases that end when max|Δs| < SETTLE (at most 500 steps), files *-settle.h5
+# NETWORK is global-rate, per-layer-rates or layer-skipping (default: all three).
 set -e
 OUT=${1:-runs/convergence}
+shift || true
 EPOCHS=${EPOCHS:-15}
-for name in paper-layered-global-rate paper-layered-per-layer-rates paper-layer-skipping; do
-  neurosim run scenarios/$name.yaml --epochs "$EPOCHS" --out "$OUT/$name.h5" --resume --quiet
+settle=()
+suffix=""
+if [ -n "$SETTLE" ]; then
+  settle=(--set "dynamics.settle={free: {tolerance: $SETTLE, max_steps: 500}}")
+  suffix="-settle"
+fi
+networks=("$@")
+[ ${#networks[@]} -gt 0 ] || networks=(global-rate per-layer-rates layer-skipping)
+for network in "${networks[@]}"; do
+  case $network in
+    global-rate|per-layer-rates) name=paper-layered-$network ;;
+    layer-skipping) name=paper-layer-skipping ;;
+    *) echo "unknown network $network (global-rate, per-layer-rates, layer-skipping)" >&2; exit 2 ;;
+  esac
+  neurosim run scenarios/$name.yaml --epochs "$EPOCHS" "${settle[@]}" --out "$OUT/$name$suffix.h5" --resume --quiet
 done

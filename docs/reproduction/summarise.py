@@ -37,6 +37,14 @@ def summarise(path: str) -> str:
         deep = mean[:-1]
         lines.append(f"| {epoch + 1} | " + " | ".join(f"{v:.2e}" for v in mean)
                      + f" | {mean[-1] / mean[0]:.3g}× | {deep.max() / deep.min():.3g}× |")
+    steps = run.batch["steps"][:, 0]
+    if "settle" in run.config.get("dynamics", {}):
+        most = run.config["dynamics"]["settle"]["free"]["max_steps"]
+        lines += ["", "| epoch | free steps: mean | median | p90 | at max_steps |", "|---|---|---|---|---|"]
+        for epoch in range(len(epochs)):
+            taken = steps[batch_epoch == epoch]
+            lines.append(f"| {epoch + 1} | {taken.mean():.0f} | {np.median(taken):.0f} | {np.percentile(taken, 90):.0f} "
+                         f"| {100 * np.mean(taken == most):.1f} % |")
     return "\n".join(lines) + "\n"
 
 
