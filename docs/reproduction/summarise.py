@@ -38,8 +38,9 @@ def summarise(path: str) -> str:
         lines.append(f"| {epoch + 1} | " + " | ".join(f"{v:.2e}" for v in mean)
                      + f" | {mean[-1] / mean[0]:.3g}× | {deep.max() / deep.min():.3g}× |")
     steps = run.batch["steps"][:, 0]
-    if "settle" in run.config.get("dynamics", {}):
-        most = run.config["dynamics"]["settle"]["free"]["max_steps"]
+    settle = (run.config.get("dynamics", {}).get("settle") or {}).get("free")
+    if settle:
+        most = settle["max_steps"]
         lines += ["", "| epoch | free steps: mean | median | p90 | at max_steps |", "|---|---|---|---|---|"]
         for epoch in range(len(epochs)):
             taken = steps[batch_epoch == epoch]
