@@ -4,8 +4,8 @@
 
 For every run: training and test error per epoch, and per epoch the mean RMS correction of
 every adjacent layer pair (weight units per batch) with the two ratios the paper's §4.2
-discusses: output pair / first pair, and the largest / smallest among the deep (non-output)
-pairs.
+discusses: output pair / first pair, output pair / the deep (non-output) pairs' mean, and the
+largest / smallest among the deep pairs.
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ def summarise(path: str) -> str:
     pairs = adjacent_pairs(run.layer_pairs)
     columns = [run.layer_pairs.index(p) for p in pairs]
     rms, batch_epoch = run.batch["rms_correction"], run.batch["epoch"]
-    lines += ["", "| epoch | " + " | ".join(pairs) + " | output / first | deep max / min |",
-              "|---" * (len(pairs) + 3) + "|"]
+    lines += ["", "| epoch | " + " | ".join(pairs) + " | output / first | output / deep mean | deep max / min |",
+              "|---" * (len(pairs) + 4) + "|"]
     for epoch in range(len(epochs)):
         mean = rms[batch_epoch == epoch][:, columns].mean(axis=0)
         deep = mean[:-1]
         lines.append(f"| {epoch + 1} | " + " | ".join(f"{v:.2e}" for v in mean)
-                     + f" | {mean[-1] / mean[0]:.3g}× | {deep.max() / deep.min():.3g}× |")
+                     + f" | {mean[-1] / mean[0]:.3g}× | {mean[-1] / deep.mean():.3g}× | {deep.max() / deep.min():.3g}× |")
     steps = run.batch["steps"][:, 0]
     settle = (run.config.get("dynamics", {}).get("settle") or {}).get("free")
     if settle:
