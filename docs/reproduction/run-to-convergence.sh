@@ -4,8 +4,8 @@
 # machine) loses at most one epoch per network: run it again to continue. Run from the
 # repository root.
 #   docs/reproduction/run-to-convergence.sh [OUT] [NETWORK ...]
-#       the paper's fixed phases (500 free steps); about 200 s per epoch of a layered
-#       network and 400 s of the layer-skipping one on one core
+#       the paper's fixed phases (500 free steps); about 200-280 s per epoch of a layered
+#       network and 550-630 s of the layer-skipping one on one core
 #   SETTLE=1e-5 docs/reproduction/run-to-convergence.sh [OUT] [NETWORK ...]
 #       free phases that end when max|Δs| < SETTLE (at most 500 steps), files *-settle.h5
 # NETWORK is global-rate, per-layer-rates or layer-skipping (default: all three).

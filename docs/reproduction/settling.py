@@ -53,6 +53,9 @@ def main() -> None:
         raise SystemExit(f"{run.path}: holds no checkpoint (a complete run keeps none); give its .partial file")
     sim.run.restore(saved)
     size = sim.scenario.training.batch_size
+    available = len(sim.dataset.train_x) // size
+    if any(not 0 <= b < available for b in args.batches):
+        raise SystemExit(f"--batches: {run.path} has training batches 0 to {available - 1}, got {args.batches}")
     print(f"{run.name}: weights after epoch {saved.epochs_completed}; max|Δs| per step over a batch of {size}")
     print(f"{'batch':>5} {'from':9} " + " ".join(f"{m:>7}" for m in MARKS if m <= args.steps)
           + "   first step below " + ", ".join(f"{t:g}" for t in TOLERANCES))

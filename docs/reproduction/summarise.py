@@ -3,7 +3,7 @@
     python docs/reproduction/summarise.py runs/convergence/*.h5*
 
 For every run: training and test error per epoch, and per epoch the mean RMS correction of
-every adjacent layer pair (weight units per batch) with the two ratios the paper's §4.2
+every adjacent layer pair (weight units per batch) with the ratios the paper's §4.2
 discusses: output pair / first pair, output pair / the deep (non-output) pairs' mean, and the
 largest / smallest among the deep pairs.
 """
@@ -37,10 +37,9 @@ def summarise(path: str) -> str:
         deep = mean[:-1]
         lines.append(f"| {epoch + 1} | " + " | ".join(f"{v:.2e}" for v in mean)
                      + f" | {mean[-1] / mean[0]:.3g}× | {mean[-1] / deep.mean():.3g}× | {deep.max() / deep.min():.3g}× |")
-    steps = run.batch["steps"][:, 0]
     settle = (run.config.get("dynamics", {}).get("settle") or {}).get("free")
     if settle:
-        most = settle["max_steps"]
+        steps, most = run.batch["steps"][:, 0], settle["max_steps"]
         lines += ["", "| epoch | free steps: mean | median | p90 | at max_steps |", "|---|---|---|---|---|"]
         for epoch in range(len(epochs)):
             taken = steps[batch_epoch == epoch]
