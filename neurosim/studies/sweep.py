@@ -50,8 +50,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import tempfile
+import threading
 import time
 from concurrent.futures import CancelledError
 from contextlib import contextmanager, suppress
@@ -376,6 +378,24 @@ def _outcome(future) -> PointResult | str:
         return f"{type(exc).__name__}: {exc}"
 
 
+@contextmanager
+def _ctrl_c_flag() -> Iterator[list[bool]]:
+    """While the sweep loop runs, Ctrl-C sets ``pressed[0]``, which the loop turns into a
+    KeyboardInterrupt of its own. A KeyboardInterrupt raised wherever the client happens to
+    be can land in a Dask callback (its garbage-collection diagnosis), which prints it as
+    "Exception ignored" and drops it: the client then waits for ever on workers the same
+    Ctrl-C has stopped. Off the main thread signals cannot be caught; nothing changes there."""
+    pressed = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: pressed.__setitem__(0, True))
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _execute(client, directory: Path, manifest: Manifest, todo: list[Point], datasets: dict[str, Dataset],
              retries: int, progress: bool) -> None:
     from distributed import Queue, wait
@@ -396,52 +416,55 @@ def _execute(client, directory: Path, manifest: Manifest, todo: list[Point], dat
     done_before = sum(e.status in ("complete", "failed", "invalid") for e in entries.values())
     bar = tqdm(total=len(entries), initial=done_before, desc="sweep", unit="point", disable=not progress,
                dynamic_ncols=True, smoothing=0)
-    try:
-        while waiting or pending:
-            threads = max(1, sum(client.nthreads().values()))
-            while waiting and len(pending) < threads:
-                point = waiting.pop(0)
-                pending[submit(point)] = point
-            bar.set_postfix_str(_progress(entries, _running(client, pending)), refresh=True)
-            try:
-                wait(list(pending), timeout=0.5, return_when="FIRST_COMPLETED")
-            except (TimeoutError, CancelledError):  # nothing finished, or a future was cancelled: look below
-                pass
-            while queue.qsize():  # before the finished points: a point's last checkpoint precedes its result
-                _keep_partial(directory, *queue.get())
-            for future in [f for f in pending if f.done()]:
-                point = pending.pop(future)
-                entry = entries[point.name]
-                entry.attempts += 1
-                result = _outcome(future)
-                if isinstance(result, PointResult):
-                    entry.wall_seconds, entry.worker = result.wall_seconds, result.worker
-                    if result.error is None:
-                        _store(directory, entry, result)
-                        entry.status, entry.error = "complete", None
+    with _ctrl_c_flag() as ctrl_c:
+        try:
+            while waiting or pending:
+                if ctrl_c[0]:
+                    raise KeyboardInterrupt
+                threads = max(1, sum(client.nthreads().values()))
+                while waiting and len(pending) < threads:
+                    point = waiting.pop(0)
+                    pending[submit(point)] = point
+                bar.set_postfix_str(_progress(entries, _running(client, pending)), refresh=True)
+                try:
+                    wait(list(pending), timeout=0.5, return_when="FIRST_COMPLETED")
+                except (TimeoutError, CancelledError):  # nothing finished, or a future was cancelled: look below
+                    pass
+                while queue.qsize():  # before the finished points: a point's last checkpoint precedes its result
+                    _keep_partial(directory, *queue.get())
+                for future in [f for f in pending if f.done()]:
+                    point = pending.pop(future)
+                    entry = entries[point.name]
+                    entry.attempts += 1
+                    result = _outcome(future)
+                    if isinstance(result, PointResult):
+                        entry.wall_seconds, entry.worker = result.wall_seconds, result.worker
+                        if result.error is None:
+                            _store(directory, entry, result)
+                            entry.status, entry.error = "complete", None
+                        else:
+                            entry.status, entry.error = "failed", result.error
+                    elif entry.attempts <= retries:
+                        entry.error = result  # kept in the manifest while the retry waits
+                        waiting.insert(0, point)
                     else:
-                        entry.status, entry.error = "failed", result.error
-                elif entry.attempts <= retries:
-                    entry.error = result  # kept in the manifest while the retry waits
-                    waiting.insert(0, point)
-                else:
-                    entry.status, entry.error, entry.retryable = "failed", result, True
-                future.release()
-                manifest.save()
-                if entry.status != "pending":
-                    bar.update()
-    except KeyboardInterrupt:
-        with suppress(Exception):  # keep the newest checkpoints that reached the client
-            while queue.qsize():
-                _keep_partial(directory, *queue.get())
-        client.cancel(list(pending))
-        for point in [*pending.values(), *waiting]:
-            entries[point.name].status = "interrupted"
-        manifest.save()
-        raise
-    finally:
-        bar.set_postfix_str(_progress(entries, 0))
-        bar.close()
+                        entry.status, entry.error, entry.retryable = "failed", result, True
+                    future.release()
+                    manifest.save()
+                    if entry.status != "pending":
+                        bar.update()
+        except KeyboardInterrupt:
+            with suppress(Exception):  # keep the newest checkpoints that reached the client
+                while queue.qsize():
+                    _keep_partial(directory, *queue.get())
+            client.cancel(list(pending))
+            for point in [*pending.values(), *waiting]:
+                entries[point.name].status = "interrupted"
+            manifest.save()
+            raise
+        finally:
+            bar.set_postfix_str(_progress(entries, 0))
+            bar.close()
     client.unregister_worker_plugin(plugin)
 
 
