@@ -379,17 +379,17 @@ def _outcome(future) -> PointResult | str:
 
 
 @contextmanager
-def _ctrl_c_flag() -> Iterator[list[bool]]:
-    """While the sweep loop runs, Ctrl-C sets ``pressed[0]``, which the loop turns into a
+def _ctrl_c_flag() -> Iterator[threading.Event]:
+    """While the sweep loop runs, Ctrl-C sets the returned event, which the loop turns into a
     KeyboardInterrupt of its own. A KeyboardInterrupt raised wherever the client happens to
     be can land in a Dask callback (its garbage-collection diagnosis), which prints it as
     "Exception ignored" and drops it: the client then waits for ever on workers the same
     Ctrl-C has stopped. Off the main thread signals cannot be caught; nothing changes there."""
-    pressed = [False]
+    pressed = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield pressed
         return
-    previous = signal.signal(signal.SIGINT, lambda *_: pressed.__setitem__(0, True))
+    previous = signal.signal(signal.SIGINT, lambda *_: pressed.set())
     try:
         yield pressed
     finally:
@@ -419,7 +419,7 @@ def _execute(client, directory: Path, manifest: Manifest, todo: list[Point], dat
     with _ctrl_c_flag() as ctrl_c:
         try:
             while waiting or pending:
-                if ctrl_c[0]:
+                if ctrl_c.is_set():
                     raise KeyboardInterrupt
                 threads = max(1, sum(client.nthreads().values()))
                 while waiting and len(pending) < threads:
