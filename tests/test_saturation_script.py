@@ -59,3 +59,8 @@ def test_a_file_without_a_trace_is_named(tmp_path):
         pass
     with pytest.raises(SystemExit, match="run.h5: holds no trace of U0"):
         layer_table(str(tmp_path / "run.h5"))
+
+
+def test_a_missing_file_is_named(tmp_path):
+    with pytest.raises(SystemExit, match="missing.h5: not a readable run file"):
+        layer_table(str(tmp_path / "missing.h5"))

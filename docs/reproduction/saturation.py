@@ -26,7 +26,11 @@ BOUND = 1e-6
 
 def layer_table(path: str) -> str:
     """The saturated share and the spread of every layer after every traced epoch."""
-    with h5py.File(path, "r", locking=False) as f:
+    try:
+        f = h5py.File(path, "r", locking=False)
+    except OSError as error:
+        raise SystemExit(f"{path}: not a readable run file ({error})") from None
+    with f:
         if "trace/u0/phase_end" not in f:
             raise SystemExit(f"{path}: holds no trace of U0 (run with trace.enabled: true)")
         trace = f["trace/u0/phase_end"]
